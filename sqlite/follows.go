@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/stridehq/stride"
@@ -68,7 +67,7 @@ func (db *DB) followList(ctx context.Context, self, other, userID string, page s
 		}
 		before, beforeID = micros(t), id
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+prefixed("u.", userColumns)+`, f.created_at FROM follows f
+	rows, err := db.read.QueryContext(ctx, `SELECT `+store.QualifyColumns("u.", userColumns)+`, f.created_at FROM follows f
 		JOIN users u ON u.id = f.`+other+`
 		WHERE f.`+self+` = ? AND (f.created_at, f.`+other+`) < (?, ?)
 		ORDER BY f.created_at DESC, f.`+other+` DESC LIMIT ?`, userID, before, beforeID, limit+1)
@@ -95,13 +94,4 @@ func (db *DB) followList(ctx context.Context, self, other, userID string, page s
 		next = store.EncodeCursor(last.Since, last.User.ID)
 	}
 	return out, next, nil
-}
-
-// prefixed qualifies each column of a comma-separated list with a table alias.
-func prefixed(alias, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, p := range parts {
-		parts[i] = alias + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
 }

@@ -108,7 +108,7 @@ func (db *DB) PurgeSessions(ctx context.Context, cutoff time.Time) (int64, error
 
 // SessionUser implements store.Sessions.
 func (db *DB) SessionUser(ctx context.Context, sessionID string, now time.Time) (*stride.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+prefixed("u.", userColumns)+` FROM sessions s
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+store.QualifyColumns("u.", userColumns)+` FROM sessions s
 		JOIN users u ON u.id = s.user_id
 		WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.status = 'active'`, sessionID, micros(now)))
 	if errors.Is(err, sql.ErrNoRows) {

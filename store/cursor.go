@@ -43,3 +43,13 @@ func PageLimit(p stride.Page) int {
 	}
 	return p.Limit
 }
+
+// QualifyColumns prefixes each column of a comma-separated list with a table
+// alias, so one column list serves both plain selects and joins.
+func QualifyColumns(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
