@@ -1,0 +1,285 @@
+package activity
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// Pause detection without timer events: a recording gap longer than
+// pauseGapMinS (and than pauseGapMedianFactor sampling intervals) during
+// which the athlete covered less than stationarySpeedMps on average is a
+// pause (auto-pause of a device that does not write timer events, or a GPX
+// logger that stopped while standing). A long gap while moving (tunnel,
+// smart recording on a straight road) stays active.
+const (
+	pauseGapMinS          = 10.0
+	pauseGapMedianFactor  = 5.0
+	stationarySpeedMps    = 0.5
+	movingSpeedFootMps    = 0.5 // below: standing, for moving time
+	movingSpeedDefaultMps = 1.0
+)
+
+// series holds per-point figures derived once and shared by every metric.
+// Index i describes point i; interval i is the time from point i-1 to i.
+type series struct {
+	t          []float64 // seconds since the first point
+	dt         []float64 // active seconds of interval i (0 when paused; dt[0] = 0)
+	dist       []float64 // cumulative distance at point i, m
+	speed      []float64 // m/s at point i; NaN when unknown
+	hasDist    bool      // dist is meaningful (distance stream or positions)
+	hasSpeed   bool
+	elapsedS   float64
+	timerS     float64
+	movingS    float64
+	distanceM  float64
+	maxSpeed   float64
+	speedFromDevice bool
+}
+
+func buildSeries(rec *Recording) *series {
+	pts := rec.Points
+	n := len(pts)
+	s := &series{t: make([]float64, n), dt: make([]float64, n), dist: make([]float64, n), speed: make([]float64, n)}
+	if n == 0 {
+		s.timerS = timerFromEvents(rec.Timer, time.Time{}, time.Time{})
+		s.distanceM = poolDistance(rec)
+		return s
+	}
+	t0 := pts[0].Time
+	for i := range pts {
+		s.t[i] = pts[i].Time.Sub(t0).Seconds()
+	}
+	// Elapsed time runs from the first timer start (or point) to the last
+	// point: apps such as Zwift write their final stop event long after the
+	// last record, and devices add stop_disable events at power-off.
+	first, last := pts[0].Time, pts[n-1].Time
+	for _, e := range rec.Timer {
+		if e.Start {
+			first = minTime(first, e.Time)
+			break
+		}
+	}
+	s.elapsedS = last.Sub(first).Seconds()
+
+	s.buildDistance(rec)
+	if len(rec.Timer) > 0 && hasStart(rec.Timer) {
+		s.markPausesFromEvents(pts, rec.Timer)
+		s.timerS = timerFromEvents(rec.Timer, pts[0].Time, pts[n-1].Time)
+	} else {
+		s.markPausesFromGaps()
+		for _, d := range s.dt {
+			s.timerS += d
+		}
+	}
+	s.buildSpeed(pts, rec.Sport.Info())
+	return s
+}
+
+func hasStart(ev []TimerEvent) bool {
+	for _, e := range ev {
+		if e.Start {
+			return true
+		}
+	}
+	return false
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// poolDistance is the distance of a pool swim without a distance stream:
+// active lengths × pool length.
+func poolDistance(rec *Recording) float64 {
+	if rec.Lengths > 0 && Has(rec.PoolLengthM) {
+		return float64(rec.Lengths) * rec.PoolLengthM
+	}
+	return 0
+}
+
+// buildDistance fills the cumulative distance: from the device's distance
+// stream when most points carry one (it comes from a wheel sensor, a foot
+// pod or the device's filtered GPS and is what the device totals), else the
+// geodesic length of the track, else active pool lengths.
+func (s *series) buildDistance(rec *Recording) {
+	pts := rec.Points
+	withDist := 0
+	for i := range pts {
+		if Has(pts[i].Distance) {
+			withDist++
+		}
+	}
+	if withDist > 0 && withDist*2 >= len(pts) {
+		// A device stream may restart from zero (a new session written in
+		// the same record stream): a drop counts as a restart.
+		total, prev := 0.0, 0.0
+		for i := range pts {
+			if d := pts[i].Distance; Has(d) {
+				if d >= prev {
+					total += d - prev
+				} else if prev-d > 100 {
+					total += d
+				}
+				// A small step back is sensor jitter: ignore it.
+				if d >= prev || prev-d > 100 {
+					prev = d
+				}
+			}
+			s.dist[i] = total
+		}
+		s.distanceM, s.hasDist = total, true
+		return
+	}
+	total := 0.0
+	prev := -1
+	for i := range pts {
+		if pts[i].HasPosition() {
+			if prev >= 0 {
+				total += haversine(pts[prev].Lat, pts[prev].Lon, pts[i].Lat, pts[i].Lon)
+			}
+			prev = i
+			s.hasDist = true
+		}
+		s.dist[i] = total
+	}
+	s.distanceM = total
+	if !s.hasDist {
+		s.distanceM = poolDistance(rec)
+	}
+}
+
+// markPausesFromEvents sets dt for every interval whose middle falls while
+// the timer ran, per the device's start/stop events.
+func (s *series) markPausesFromEvents(pts []Point, ev []TimerEvent) {
+	k := 0
+	running := false
+	if len(ev) > 0 && pts[0].Time.Before(ev[0].Time) {
+		running = !ev[0].Start // before a first stop, the timer ran
+	}
+	for i := 1; i < len(pts); i++ {
+		mid := pts[i-1].Time.Add(pts[i].Time.Sub(pts[i-1].Time) / 2)
+		for k < len(ev) && !ev[k].Time.After(mid) {
+			running = ev[k].Start
+			k++
+		}
+		if running {
+			s.dt[i] = s.t[i] - s.t[i-1]
+		}
+	}
+}
+
+// timerFromEvents sums the periods between timer starts and stops. A
+// recording that ends with the timer running is closed at its last point.
+func timerFromEvents(ev []TimerEvent, firstPoint, lastPoint time.Time) float64 {
+	var total time.Duration
+	var startedAt time.Time
+	running := false
+	for _, e := range ev {
+		switch {
+		case e.Start && !running:
+			running, startedAt = true, e.Time
+		case !e.Start && running:
+			running = false
+			end := e.Time
+			if !lastPoint.IsZero() && end.After(lastPoint) {
+				end = maxTime(lastPoint, startedAt) // nothing was recorded after the last point
+			}
+			total += end.Sub(startedAt)
+		}
+	}
+	if running && lastPoint.After(startedAt) {
+		total += lastPoint.Sub(startedAt)
+	}
+	return total.Seconds()
+}
+
+// markPausesFromGaps marks as active every interval that is not a pause per
+// the gap rule (see pauseGapMinS).
+func (s *series) markPausesFromGaps() {
+	n := len(s.t)
+	if n < 2 {
+		return
+	}
+	intervals := make([]float64, 0, n-1)
+	for i := 1; i < n; i++ {
+		intervals = append(intervals, s.t[i]-s.t[i-1])
+	}
+	slices.Sort(intervals)
+	gap := math.Max(pauseGapMinS, pauseGapMedianFactor*intervals[len(intervals)/2])
+	for i := 1; i < n; i++ {
+		d := s.t[i] - s.t[i-1]
+		if d > gap {
+			if !s.hasDist || (s.dist[i]-s.dist[i-1])/d < stationarySpeedMps {
+				continue
+			}
+		}
+		s.dt[i] = d
+	}
+}
+
+// buildSpeed sets the speed at each point: the device's speed stream when
+// present, else distance over a window of at least speedWindowS seconds,
+// which damps GPS jitter that would otherwise make the maximum meaningless.
+// It also accumulates moving time: active intervals at or above the sport's
+// walking pace threshold.
+func (s *series) buildSpeed(pts []Point, info SportInfo) {
+	const speedWindowS = 5.0
+	withSpeed := 0
+	for i := range pts {
+		if Has(pts[i].Speed) {
+			withSpeed++
+		}
+	}
+	if withSpeed > 0 && withSpeed*2 >= len(pts) {
+		s.speedFromDevice = true
+		for i := range pts {
+			s.speed[i] = pts[i].Speed
+		}
+	} else if s.hasDist {
+		j := 0
+		for i := range pts {
+			for j < i && s.t[i]-s.t[j+1] >= speedWindowS {
+				j++
+			}
+			if j < i && s.t[i]-s.t[j] > 0 && s.t[i]-s.t[j] <= 4*speedWindowS+pauseGapMinS {
+				s.speed[i] = (s.dist[i] - s.dist[j]) / (s.t[i] - s.t[j])
+			} else {
+				s.speed[i] = Missing
+			}
+		}
+	} else {
+		for i := range s.speed {
+			s.speed[i] = Missing
+		}
+	}
+	threshold := movingSpeedDefaultMps
+	if info.Family == FamilyFoot || info.Family == FamilySwim {
+		threshold = movingSpeedFootMps
+	}
+	for i := range pts {
+		v := s.speed[i]
+		if Has(v) {
+			s.hasSpeed = true
+			if (i == 0 || s.dt[i] > 0) && v > s.maxSpeed && v <= info.MaxSpeedMps {
+				s.maxSpeed = v
+			}
+		}
+		if s.dt[i] == 0 {
+			continue
+		}
+		if !Has(v) || v >= threshold {
+			s.movingS += s.dt[i]
+		}
+	}
+}
