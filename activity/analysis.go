@@ -30,7 +30,7 @@ type Analysis struct {
 	MaxHR          float64   `json:"max_hr,omitempty"`
 	Calories       float64   `json:"calories"` // kcal
 	Polyline       string    `json:"polyline,omitempty"`
-	BBox           []float64 `json:"bbox,omitempty"`        // [min_lon, min_lat, max_lon, max_lat]
+	BBox           []float64 `json:"bbox,omitempty"`         // [min_lon, min_lat, max_lon, max_lat]
 	StartLatLng    []float64 `json:"start_latlng,omitempty"` // [lat, lng]
 	EndLatLng      []float64 `json:"end_latlng,omitempty"`   // [lat, lng]
 
@@ -61,21 +61,21 @@ type Totals struct {
 
 // Metrics are the detailed figures of an activity.
 type Metrics struct {
-	AvgPaceSPerKm   float64           `json:"avg_pace_s_per_km,omitempty"` // foot sports
-	ElevationSource string            `json:"elevation_source,omitempty"`  // "barometric" or "gps"
-	MinAltitudeM    *float64          `json:"min_altitude_m,omitempty"`
-	MaxAltitudeM    *float64          `json:"max_altitude_m,omitempty"`
-	SplitsKm        []Split           `json:"splits_km,omitempty"`
-	SplitsMile      []Split           `json:"splits_mile,omitempty"`
-	Laps            []LapSummary      `json:"laps,omitempty"`
-	HeartRate       *HeartRateMetrics `json:"heart_rate,omitempty"`
-	Cadence         *CadenceMetrics   `json:"cadence,omitempty"`
-	Power           *PowerMetrics     `json:"power,omitempty"`
-	TrainingLoad    *TrainingLoad     `json:"training_load,omitempty"`
-	BestEfforts     []BestEffort      `json:"best_efforts,omitempty"`
-	CaloriesMethod  string            `json:"calories_method"` // "device", "heart_rate" or "met"
-	PoolLengths     int               `json:"pool_lengths,omitempty"`
-	AthleteDefaults []string          `json:"athlete_defaults,omitempty"` // Athlete fields that took a default
+	AvgPaceSPerKm    float64           `json:"avg_pace_s_per_km,omitempty"` // foot sports
+	ElevationProfile string            `json:"elevation_profile,omitempty"` // "smooth" (barometric or device-filtered) or "noisy" (raw GPS)
+	MinAltitudeM     *float64          `json:"min_altitude_m,omitempty"`
+	MaxAltitudeM     *float64          `json:"max_altitude_m,omitempty"`
+	SplitsKm         []Split           `json:"splits_km,omitempty"`
+	SplitsMile       []Split           `json:"splits_mile,omitempty"`
+	Laps             []LapSummary      `json:"laps,omitempty"`
+	HeartRate        *HeartRateMetrics `json:"heart_rate,omitempty"`
+	Cadence          *CadenceMetrics   `json:"cadence,omitempty"`
+	Power            *PowerMetrics     `json:"power,omitempty"`
+	TrainingLoad     *TrainingLoad     `json:"training_load,omitempty"`
+	BestEfforts      []BestEffort      `json:"best_efforts,omitempty"`
+	CaloriesMethod   string            `json:"calories_method"` // "device", "heart_rate" or "met"
+	PoolLengths      int               `json:"pool_lengths,omitempty"`
+	AthleteDefaults  []string          `json:"athlete_defaults,omitempty"` // Athlete fields that took a default
 }
 
 // Split is one kilometre or one mile of the activity.
@@ -203,7 +203,7 @@ func Analyze(rec *Recording, ath Athlete) *Analysis {
 	}
 	elev := computeElevation(rec.Points, s)
 	t.AscentM, t.DescentM = elev.ascent, elev.descent
-	a.Metrics.ElevationSource = elev.source
+	a.Metrics.ElevationProfile = elev.profile
 	if elev.has {
 		a.Metrics.MinAltitudeM, a.Metrics.MaxAltitudeM = ptr(elev.min), ptr(elev.max)
 	}

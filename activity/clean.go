@@ -9,12 +9,12 @@ import (
 
 // Sensor ranges outside which a value cannot be real and is dropped.
 var (
-	heartRateRange   = [2]float64{20, 250}   // bpm
-	cadenceRange     = [2]float64{0, 300}    // rpm or steps/min
-	powerRange       = [2]float64{0, 3000}   // W: above track-sprint peaks
+	heartRateRange   = [2]float64{20, 250}    // bpm
+	cadenceRange     = [2]float64{0, 300}     // rpm or steps/min
+	powerRange       = [2]float64{0, 3000}    // W: above track-sprint peaks
 	altitudeRange    = [2]float64{-500, 9000} // m
-	speedRange       = [2]float64{0, 120}    // m/s
-	temperatureRange = [2]float64{-60, 70}   // °C
+	speedRange       = [2]float64{0, 120}     // m/s
+	temperatureRange = [2]float64{-60, 70}    // °C
 )
 
 // timeClusterGap splits a recording into time clusters: points separated by

@@ -84,6 +84,9 @@ func parseFIT(data []byte, lim Limits) (*Recording, []Warning, error) {
 	var warnings []Warning
 	headerSize := int(data[0])
 	dataSize := int(binary.LittleEndian.Uint32(data[4:8]))
+	if dataSize == 0 {
+		return nil, nil, newError(CodeCorrupt, "FIT header declares no data (data_size 0): the writing app never finalised the file")
+	}
 	if len(data) == headerSize {
 		return nil, nil, newError(CodeNoData, "FIT file has only its %d-byte header, no messages (header announces %d data bytes)", headerSize, dataSize)
 	}

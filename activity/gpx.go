@@ -41,6 +41,11 @@ func parseGPX(data []byte, lim Limits) (*Recording, []Warning, error) {
 	case errors.Is(err, errTruncatedXML) && len(h.rec.Points) > 0:
 		warnings = append(warnings, Warning{Code: WarnTruncated,
 			Detail: "GPX document ends before its elements are closed; kept the complete track points"})
+	case err != nil && len(h.rec.Points) > 0:
+		// A structural error after complete points (an unclosed element, a
+		// stray end tag): keep what was read before it, say so.
+		warnings = append(warnings, Warning{Code: WarnDecodeError,
+			Detail: "malformed GPX (" + err.Error() + "); kept the complete track points before the error"})
 	case err != nil:
 		if len(data) == 0 || len(trimBOMAndSpace(data)) == 0 {
 			return nil, nil, newError(CodeNoData, "the GPX file is empty")

@@ -152,4 +152,3 @@ func cadenceMetrics(pts []Point, s *series, fam Family) *CadenceMetrics {
 	m.Avg = round1(m.Avg)
 	return m
 }
-

@@ -110,4 +110,3 @@ func opt(v *float64) float64 {
 	}
 	return *v
 }
-

@@ -20,14 +20,14 @@ type FileHint struct {
 // default; no real file in the test corpus comes near a default.
 type Limits struct {
 	MaxInputBytes        int64 // raw upload size; default 64 MiB
-	MaxDecompressedBytes int64 // size after gunzip; default 256 MiB
+	MaxDecompressedBytes int64 // size after gunzip; default 128 MiB
 	MaxPoints            int   // points over all sessions; default 1,000,000 (11.5 days at 1 Hz)
 	MaxSessions          int   // sessions of a multisport FIT file; default 64
 }
 
 // DefaultLimits returns the limits used for zero fields of Limits.
 func DefaultLimits() Limits {
-	return Limits{MaxInputBytes: 64 << 20, MaxDecompressedBytes: 256 << 20, MaxPoints: 1_000_000, MaxSessions: 64}
+	return Limits{MaxInputBytes: 64 << 20, MaxDecompressedBytes: 128 << 20, MaxPoints: 1_000_000, MaxSessions: 64}
 }
 
 func (l Limits) withDefaults() Limits {

@@ -23,17 +23,17 @@ const (
 // series holds per-point figures derived once and shared by every metric.
 // Index i describes point i; interval i is the time from point i-1 to i.
 type series struct {
-	t          []float64 // seconds since the first point
-	dt         []float64 // active seconds of interval i (0 when paused; dt[0] = 0)
-	dist       []float64 // cumulative distance at point i, m
-	speed      []float64 // m/s at point i; NaN when unknown
-	hasDist    bool      // dist is meaningful (distance stream or positions)
-	hasSpeed   bool
-	elapsedS   float64
-	timerS     float64
-	movingS    float64
-	distanceM  float64
-	maxSpeed   float64
+	t               []float64 // seconds since the first point
+	dt              []float64 // active seconds of interval i (0 when paused; dt[0] = 0)
+	dist            []float64 // cumulative distance at point i, m
+	speed           []float64 // m/s at point i; NaN when unknown
+	hasDist         bool      // dist is meaningful (distance stream or positions)
+	hasSpeed        bool
+	elapsedS        float64
+	timerS          float64
+	movingS         float64
+	distanceM       float64
+	maxSpeed        float64
 	speedFromDevice bool
 }
 

@@ -38,6 +38,11 @@ func parseTCX(data []byte, lim Limits) (*Recording, []Warning, error) {
 	case errors.Is(err, errTruncatedXML) && len(h.rec.Points) > 0:
 		warnings = append(warnings, Warning{Code: WarnTruncated,
 			Detail: "TCX document ends before its elements are closed; kept the complete track points"})
+	case err != nil && len(h.rec.Points) > 0:
+		// A structural error after complete points (an unclosed element, a
+		// stray end tag): keep what was read before it, say so.
+		warnings = append(warnings, Warning{Code: WarnDecodeError,
+			Detail: "malformed TCX (" + err.Error() + "); kept the complete track points before the error"})
 	case err != nil:
 		if len(trimBOMAndSpace(data)) == 0 {
 			return nil, nil, newError(CodeNoData, "the TCX file is empty")
