@@ -149,3 +149,13 @@ func notFound(what string) error {
 func unauthorized() error {
 	return stride.Errorf(stride.EUNAUTHORIZED, "The session has ended; sign in again.")
 }
+
+// LatestVersion is the newest migration this binary carries.
+func (db *DB) LatestVersion() (int, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return 0, err
+	}
+	migrations, err := store.LoadMigrations(sub)
+	return len(migrations), err
+}

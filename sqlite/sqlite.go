@@ -214,3 +214,13 @@ func notFound(what string) error {
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// LatestVersion is the newest migration this binary carries.
+func (db *DB) LatestVersion() (int, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return 0, err
+	}
+	migrations, err := store.LoadMigrations(sub)
+	return len(migrations), err
+}

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/account"
+	"github.com/stridehq/stride/auth"
+	stridehttp "github.com/stridehq/stride/http"
+	"github.com/stridehq/stride/internal/logctx"
+	"github.com/stridehq/stride/postgres"
+	"github.com/stridehq/stride/sqlite"
+	"github.com/stridehq/stride/store"
+)
+
+// database is a store adapter with its schema management.
+type database interface {
+	store.Store
+	Migrate(ctx context.Context) ([]int, error)
+	SchemaVersion(ctx context.Context) (int, error)
+	LatestVersion() (int, error)
+}
+
+func openDatabase(ctx context.Context, st storeSettings) (database, error) {
+	if st.embedded() {
+		return sqlite.Open(ctx, st.sqlitePath())
+	}
+	if !strings.HasPrefix(*st.databaseURL, "postgres://") && !strings.HasPrefix(*st.databaseURL, "postgresql://") {
+		return nil, fmt.Errorf("database url must start with postgres://")
+	}
+	return postgres.Open(ctx, *st.databaseURL)
+}
+
+// prepareSchema migrates, or with migrations off checks that the schema is
+// current, so a server never runs against a schema it does not know.
+func prepareSchema(ctx context.Context, db database, migrate bool, log *slog.Logger) error {
+	if migrate {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		if len(applied) > 0 {
+			log.Info("migrations applied", "versions", applied)
+		}
+		return nil
+	}
+	have, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	want, err := db.LatestVersion()
+	if err != nil {
+		return err
+	}
+	if have != want {
+		return fmt.Errorf("database schema is at version %d, this binary needs %d: run 'stride migrate'", have, want)
+	}
+	return nil
+}
+
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler
+	switch format {
+	case "text":
+		h = slog.NewTextHandler(w, opts)
+	case "json":
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("log format %q: use text or json", format)
+	}
+	return slog.New(logctx.Handler{Handler: h}), nil
+}
+
+// signingKey returns the access-token key: the configured secret or key
+// file, or else a key generated once and kept in the data dir. Nodes that
+// share a database must share a configured key, or each would refuse the
+// others' tokens.
+func signingKey(secret, keyFile, dataDir string) (key []byte, source string, err error) {
+	switch {
+	case secret != "":
+		key, source = []byte(secret), "STRIDE_JWT_SECRET"
+	case keyFile != "":
+		raw, err := os.ReadFile(keyFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("read jwt key file: %w", err)
+		}
+		key, source = []byte(strings.TrimSpace(string(raw))), keyFile
+	default:
+		path := filepath.Join(dataDir, "jwt.key")
+		source = path
+		raw, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			raw, err = createKeyFile(path)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		key = []byte(strings.TrimSpace(string(raw)))
+	}
+	if len(key) < auth.MinKeyBytes {
+		return nil, "", fmt.Errorf("jwt key from %s is %d bytes; at least %d are needed", source, len(key), auth.MinKeyBytes)
+	}
+	return key, source, nil
+}
+
+func createKeyFile(path string) ([]byte, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	key := []byte(hex.EncodeToString(raw) + "\n")
+	// O_EXCL: if two processes race, one writes and both then read its key.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create jwt key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write jwt key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sync jwt key: %w", err)
+	}
+	return key, f.Close()
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	s := newSettings("serve", getenv, stderr)
+	st := addStoreSettings(s)
+	var (
+		addr            = s.string("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
+		role            = s.string("role", "all", "which parts to run: all, api or worker")
+		migrateOnStart  = s.bool("migrate-on-start", true, "apply pending migrations at start-up")
+		logFormat       = s.string("log-format", "text", "log format: text or json")
+		logLevel        = s.string("log-level", "info", "log level: debug, info, warn or error")
+		corsOrigins     = s.string("cors-origins", "", "comma-separated browser origins allowed to call the API, or *")
+		trustedProxies  = s.string("trusted-proxies", "", "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is trusted")
+		metricsAddr     = s.string("metrics-addr", "", "serve /metrics on this address instead of the main one")
+		jwtSecret       = s.string("jwt-secret", "", "access-token signing secret (32+ bytes), shared by all API nodes")
+		jwtKeyFile      = s.string("jwt-key-file", "", "file holding the access-token signing secret")
+		accessTTL       = s.duration("access-token-ttl", 15*time.Minute, "lifetime of an access token")
+		refreshTTL      = s.duration("refresh-token-ttl", 30*24*time.Hour, "lifetime of a refresh token")
+		sessionTTL      = s.duration("session-ttl", 90*24*time.Hour, "a session ends this long after sign-in, however often it is refreshed")
+		registration    = s.string("registration", account.RegistrationOpen, "who may register: open, invite or closed")
+		adminEmail      = s.string("bootstrap-admin-email", "", "create this administrator at start-up if no account has this email")
+		adminPassword   = s.string("bootstrap-admin-password", "", "password of the bootstrap administrator")
+		shutdownTimeout = s.duration("shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	)
+	if err := s.parse(args); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
+	}
+	log, err := newLogger(*logFormat, *logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	switch *role {
+	case "all":
+	case "api", "worker":
+		// Split roles only make sense when several processes share the
+		// state, which the embedded adapters cannot do.
+		return fmt.Errorf("--role %s needs networked adapters: PostgreSQL (STRIDE_DATABASE_URL) and an external bus (STRIDE_BUS_URL); "+
+			"this version has no bus yet, so run --role all", *role)
+	default:
+		return fmt.Errorf("--role %q: use all, api or worker", *role)
+	}
+	switch *registration {
+	case account.RegistrationOpen, account.RegistrationInvite, account.RegistrationClosed:
+	default:
+		return fmt.Errorf("--registration %q: use open, invite or closed", *registration)
+	}
+	proxies, err := parsePrefixes(*trustedProxies)
+	if err != nil {
+		return err
+	}
+	if (*adminEmail == "") != (*adminPassword == "") {
+		return errors.New("set both --bootstrap-admin-email and --bootstrap-admin-password, or neither")
+	}
+
+	db, err := openDatabase(ctx, st)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := prepareSchema(ctx, db, *migrateOnStart, log); err != nil {
+		return err
+	}
+	key, keySource, err := signingKey(*jwtSecret, *jwtKeyFile, *st.dataDir)
+	if err != nil {
+		return err
+	}
+	if !st.embedded() && *jwtSecret == "" && *jwtKeyFile == "" {
+		log.Warn("the access-token key was generated locally; other nodes on this database will refuse its tokens. Set STRIDE_JWT_SECRET or STRIDE_JWT_KEY_FILE on every node.", "key", keySource)
+	}
+	signer, err := auth.NewSigner(key, "stride", *accessTTL)
+	if err != nil {
+		return err
+	}
+	accounts := account.New(db, signer, account.Config{
+		Registration: *registration, RefreshTTL: *refreshTTL, SessionTTL: *sessionTTL,
+	}, log, time.Now)
+	if *adminEmail != "" {
+		if err := bootstrapAdmin(ctx, accounts, *adminEmail, *adminPassword, log); err != nil {
+			return err
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := stridehttp.New(stridehttp.Config{
+		CORSOrigins: splitList(*corsOrigins), TrustedProxies: proxies, MetricsOnMainAddr: *metricsAddr == "", Version: version,
+	}, accounts, db.Ping, reg, reg, log)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	servers := []*http.Server{newHTTPServer(api.Handler(), log)}
+	listeners := []net.Listener{ln}
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on metrics address %s: %w", *metricsAddr, err)
+		}
+		servers = append(servers, newHTTPServer(api.MetricsHandler(), log))
+		listeners = append(listeners, mln)
+		fmt.Fprintf(stdout, "stride: metrics on http://%s/metrics\n", mln.Addr())
+	}
+
+	var wg sync.WaitGroup
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	wg.Go(func() { purgeSessionsPeriodically(bgCtx, accounts, log) })
+
+	serveErr := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() {
+			if err := srv.Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- err
+			}
+		}()
+	}
+	log.Info("stride started", "version", version, "addr", ln.Addr().String(), "role", *role,
+		"store", map[bool]string{true: "sqlite", false: "postgres"}[st.embedded()], "data_dir", *st.dataDir)
+	fmt.Fprintf(stdout, "stride: listening on http://%s\n", ln.Addr())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", shutdownTimeout.String())
+	case runErr = <-serveErr:
+		log.Error("server failed", "err", runErr)
+	}
+	// Order matters: stop taking requests and let in-flight ones finish,
+	// then stop background work, and only then close the store they use.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			log.Error("http shutdown", "err", err)
+			srv.Close()
+		}
+	}
+	stopBackground()
+	wg.Wait()
+	log.Info("stopped")
+	return runErr
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func bootstrapAdmin(ctx context.Context, accounts *account.Service, email, password string, log *slog.Logger) error {
+	u, err := accounts.CreateAdmin(ctx, email, password, "Administrator")
+	switch {
+	case err == nil:
+		log.Info("bootstrap administrator created", "user_id", u.ID)
+		return nil
+	case stride.ErrorCode(err) == stride.ECONFLICT:
+		return nil // created on an earlier start
+	}
+	return fmt.Errorf("bootstrap administrator: %w", err)
+}
+
+func purgeSessionsPeriodically(ctx context.Context, accounts *account.Service, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := accounts.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("purge ended sessions", "err", err)
+		} else if n > 0 {
+			log.Info("purged ended sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
