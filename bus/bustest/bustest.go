@@ -148,12 +148,6 @@ func (r *recorder) add(d bus.Delivery) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) snapshot() []bus.Delivery {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.all)
-}
-
 // waitFor blocks until cond holds on the deliveries so far.
 func (r *recorder) waitFor(t *testing.T, what string, cond func([]bus.Delivery) bool) []bus.Delivery {
 	t.Helper()
