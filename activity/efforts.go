@@ -64,6 +64,11 @@ func bestEfforts(s *series) []BestEffort {
 	return out
 }
 
+// maxSplits bounds the split list (1000 km in km splits): a corrupt file
+// claiming an absurd distance must not make the analysis allocate without
+// bound.
+const maxSplits = 1000
+
 // splits cuts the activity into consecutive pieces of length metres (1 km,
 // 1 mile), the last one partial if at least 50 m long. Split boundaries are
 // interpolated in time between the points around them.
@@ -90,7 +95,7 @@ func splits(pts []Point, s *series, length float64) []Split {
 	}
 	var out []Split
 	hrIdx := 0
-	for start := 0.0; start < total; start += length {
+	for start := 0.0; start < total && len(out) < maxSplits; start += length {
 		end := math.Min(start+length, total)
 		if end-start < 50 && start > 0 {
 			break
