@@ -132,3 +132,34 @@ func TestExternalConformance(t *testing.T) {
 		return b
 	})
 }
+
+func BenchmarkPublishEmbedded(b *testing.B) {
+	srv := startEmbedded(b, b.TempDir(), EmbeddedOptions{})
+	bb, err := srv.Connect(context.Background(), testOptions("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bb.Close()
+	bustest.BenchmarkPublish(b, bb, 100)
+}
+
+func BenchmarkPublishEmbeddedSyncAlways(b *testing.B) {
+	srv := startEmbedded(b, b.TempDir(), EmbeddedOptions{SyncAlways: true})
+	bb, err := srv.Connect(context.Background(), testOptions("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bb.Close()
+	bustest.BenchmarkPublish(b, bb, 100)
+}
+
+func BenchmarkPublishExternal(b *testing.B) {
+	u := externalURL(b)
+	prefix := bustest.NewPrefix()
+	bb, err := Connect(context.Background(), u, testOptions(prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = bb.Close(); deleteStreams(b, u, prefix) })
+	bustest.BenchmarkPublish(b, bb, 100)
+}

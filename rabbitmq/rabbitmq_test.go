@@ -66,3 +66,8 @@ func TestConformance(t *testing.T) {
 	u := amqpURL(t)
 	bustest.Run(t, func(t *testing.T, prefix string) bus.Bus { return newTestBus(t, u, prefix) })
 }
+
+func BenchmarkPublish(b *testing.B) {
+	bb := newTestBus(b, amqpURL(b), bustest.NewPrefix())
+	bustest.BenchmarkPublish(b, bb, 100)
+}
