@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/muktihari/fit/decoder"
-	"github.com/muktihari/fit/kit/hash/crc16"
 	"github.com/muktihari/fit/profile/typedef"
 	"github.com/muktihari/fit/profile/untyped/fieldnum"
 	"github.com/muktihari/fit/profile/untyped/mesgnum"
@@ -150,9 +149,7 @@ func checkFITCRC(data []byte, headerSize, dataSize int) []Warning {
 		return []Warning{{Code: WarnTruncated,
 			Detail: "FIT header announces more data than the file holds; the file was cut short"}}
 	}
-	h := crc16.New()
-	_, _ = h.Write(data[:end])
-	if h.Sum16() != binary.LittleEndian.Uint16(data[end:end+2]) {
+	if fitCRC(data[:end]) != binary.LittleEndian.Uint16(data[end:end+2]) {
 		return []Warning{{Code: WarnCRCMismatch, Detail: "FIT file CRC does not match its content; the data may be damaged"}}
 	}
 	return nil

@@ -49,31 +49,31 @@ func buildRoute(pts []Point) route {
 		xs[k] = pts[i].Lon * degToRad * earthRadiusM * cosLat
 		ys[k] = pts[i].Lat * degToRad * earthRadiusM
 	}
-	keep := douglasPeucker(xs, ys, routeToleranceM)
-	for tol := routeToleranceM * 2; countTrue(keep) > maxRoutePoints; tol *= 2 {
-		keep = douglasPeucker(xs, ys, tol)
-	}
-	coords := make([][]float64, 0, countTrue(keep))
-	for k, i := range idx {
-		if keep[k] {
-			coords = append(coords, []float64{pts[i].Lat, pts[i].Lon})
+	// Each coarser pass runs on the survivors of the previous one: the
+	// result is the same shape, and long tracks do not pay n log n again.
+	for tol := routeToleranceM; ; tol *= 2 {
+		keep := douglasPeucker(xs, ys, tol)
+		kept := 0
+		for k := range keep {
+			if keep[k] {
+				xs[kept], ys[kept], idx[kept] = xs[k], ys[k], idx[k]
+				kept++
+			}
 		}
+		xs, ys, idx = xs[:kept], ys[:kept], idx[:kept]
+		if kept <= maxRoutePoints {
+			break
+		}
+	}
+	coords := make([][]float64, 0, len(idx))
+	for _, i := range idx {
+		coords = append(coords, []float64{pts[i].Lat, pts[i].Lon})
 	}
 	r.polyline = string(polyline.EncodeCoords(coords))
 	return r
 }
 
 func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
-
-func countTrue(b []bool) int {
-	n := 0
-	for _, v := range b {
-		if v {
-			n++
-		}
-	}
-	return n
-}
 
 // douglasPeucker marks the points to keep so that no dropped point is
 // farther than tol from the simplified line. It uses an explicit stack, so a
