@@ -40,21 +40,3 @@ func corpusDir(tb testing.TB) string {
 	tb.Skip(msg)
 	return ""
 }
-
-// corpusFiles lists the good corpus files (fit, gpx, tcx directories).
-func corpusFiles(tb testing.TB) []string {
-	tb.Helper()
-	root := corpusDir(tb)
-	var files []string
-	for _, sub := range []string{"fit", "gpx", "tcx"} {
-		m, err := filepath.Glob(filepath.Join(root, sub, "*"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
-		tb.Fatalf("no files under %s/{fit,gpx,tcx}", root)
-	}
-	return files
-}

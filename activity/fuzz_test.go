@@ -19,7 +19,7 @@ func seedFromCorpus(f *testing.F, exts ...string) {
 		for _, ext := range exts {
 			files, _ := filepath.Glob(filepath.Join(root, dir, "*"+ext))
 			for _, file := range files {
-				if info, err := os.Stat(file); err != nil || info.Size() > 150<<10 {
+				if info, err := os.Stat(file); err != nil || info.Size() > 40<<10 {
 					continue
 				}
 				data, err := os.ReadFile(file)

@@ -22,7 +22,6 @@ type gpxHandler struct {
 	trackType string
 	metaName  string
 	metaTime  time.Time
-	tooMany   bool
 	tracks    int
 }
 
