@@ -23,7 +23,11 @@ func TestHelperEmbeddedServer(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process for TestEmbeddedSurvivesKill")
 	}
-	srv, err := StartEmbedded(context.Background(), dir, EmbeddedOptions{Listen: "127.0.0.1:0", Logger: testLogger()})
+	listen := os.Getenv("STRIDE_NATS_HELPER_LISTEN")
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	srv, err := StartEmbedded(context.Background(), dir, EmbeddedOptions{Listen: listen, Logger: testLogger()})
 	if err != nil {
 		fmt.Println("ERR", err)
 		os.Exit(1)
@@ -34,10 +38,10 @@ func TestHelperEmbeddedServer(t *testing.T) {
 
 // startChild runs an embedded server in a child process on dir and returns
 // its URL and a function that kills it with SIGKILL.
-func startChild(t *testing.T, dir string) (string, func()) {
+func startChild(t *testing.T, dir, listen string) (string, func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperEmbeddedServer$", "-test.v=false")
-	cmd.Env = append(os.Environ(), "STRIDE_NATS_HELPER_DIR="+dir)
+	cmd.Env = append(os.Environ(), "STRIDE_NATS_HELPER_DIR="+dir, "STRIDE_NATS_HELPER_LISTEN="+listen)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +90,7 @@ func TestEmbeddedSurvivesKill(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	url, kill := startChild(t, dir)
+	url, kill := startChild(t, dir, "")
 	opts := testOptions("fault")
 	pub, err := Connect(ctx, url, opts)
 	if err != nil {
@@ -143,7 +147,7 @@ func TestEmbeddedSurvivesKill(t *testing.T) {
 	mu.Unlock()
 	t.Logf("%d events acked before the kill", len(want))
 
-	url, _ = startChild(t, dir)
+	url, _ = startChild(t, dir, "")
 	cons, err := Connect(ctx, url, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +187,125 @@ func TestEmbeddedSurvivesKill(t *testing.T) {
 	}
 	ccancel()
 	if err := <-done; err != nil {
+		t.Errorf("consume: %v", err)
+	}
+}
+
+// TestBrokerKilledMidLoad kills the broker (SIGKILL) while a publisher and a
+// consumer are running, restarts it on the same address and data dir, and
+// checks that both reconnect by themselves and that every event the
+// publisher got an ack for is handled. The publisher behaves like the
+// outbox relay: it retries a failed batch until it is acked.
+func TestBrokerKilledMidLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	url, kill := startChild(t, dir, "")
+	addr := strings.TrimPrefix(url, "nats://")
+	opts := testOptions("midload")
+	pub, err := Connect(ctx, url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	cons, err := Connect(ctx, url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	cfg := bus.ConsumerConfig{Group: "worker", Types: []string{"activity.uploaded"}}
+	if err := pub.Declare(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu      sync.Mutex
+		acked   = map[string]bool{}
+		handled = map[string]bool{}
+		changed = make(chan struct{}, 1)
+	)
+	notify := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	cctx, ccancel := context.WithCancel(ctx)
+	consumeDone := make(chan error, 1)
+	go func() {
+		consumeDone <- cons.Consume(cctx, cfg, func(ctx context.Context, d bus.Delivery) error {
+			mu.Lock()
+			handled[d.Event.ID] = true
+			mu.Unlock()
+			notify()
+			return nil
+		})
+	}()
+	const total = 800
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		for batch := 0; batch*20 < total; batch++ {
+			var evs []bus.Event
+			for i := range 20 {
+				evs = append(evs, bus.Event{
+					ID: fmt.Sprintf("ev-%d-%d", batch, i), Type: "activity.uploaded", Source: "/test",
+					Key: fmt.Sprintf("athlete-%d", i%7), Data: []byte(`{}`),
+				})
+			}
+			for ctx.Err() == nil {
+				bctx, bcancel := context.WithTimeout(ctx, 3*time.Second)
+				err := pub.Publish(bctx, evs...)
+				bcancel()
+				if err == nil {
+					break
+				}
+			}
+			mu.Lock()
+			for _, ev := range evs {
+				acked[ev.ID] = true
+			}
+			mu.Unlock()
+			notify()
+		}
+	}()
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(time.Minute)
+		for {
+			mu.Lock()
+			ok := cond()
+			mu.Unlock()
+			if ok {
+				return
+			}
+			select {
+			case <-changed:
+			case <-time.After(100 * time.Millisecond):
+			case <-deadline:
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("timed out waiting for %s: %d acked, %d handled", what, len(acked), len(handled))
+			}
+		}
+	}
+	waitUntil("some load", func() bool { return len(acked) >= total/4 && len(handled) > 0 })
+	kill()
+	startChild(t, dir, addr)
+	<-pubDone
+	waitUntil("every acked event handled", func() bool {
+		for id := range acked {
+			if !handled[id] {
+				return false
+			}
+		}
+		return len(acked) == total
+	})
+	ccancel()
+	if err := <-consumeDone; err != nil {
 		t.Errorf("consume: %v", err)
 	}
 }
