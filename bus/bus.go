@@ -57,9 +57,9 @@ type Bus interface {
 // Delivery is one delivery of an event to a handler.
 type Delivery struct {
 	Event Event
-	// Attempt counts deliveries of this event to this group, from 1. It
-	// can exceed the true count after a consumer crash on RabbitMQ (see
-	// docs/bus.md), never fall short of 1.
+	// Attempt counts deliveries of this event to this group, from 1. On
+	// RabbitMQ, retries made by a process that then crashed are not
+	// counted, so it can fall short of the true count (see docs/bus.md).
 	Attempt int
 	// Partition is the partition the event's key maps to.
 	Partition int

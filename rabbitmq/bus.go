@@ -7,6 +7,8 @@
 //	                   bound with <type>.<p> for each type of G
 //	exchange P.dlx     direct, durable; routing key G
 //	queue    P.G.dlq   classic, durable: G's dead letters
+//	queue    P.G.members  classic, never holds a message: one consumer per
+//	                   consuming process, to count them for balancing
 //
 // Messages are persistent and published with publisher confirms; consumers
 // ack manually with a prefetch of one per partition queue. See docs/bus.md.
@@ -842,6 +844,10 @@ func (b *Bus) Stats(ctx context.Context) (bus.Stats, error) {
 			gs.DeadLetters = int64(qi.Messages)
 			return nil
 		})
+		var ae *amqp.Error
+		if errors.As(err, &ae) && ae.Code == amqp.NotFound {
+			continue // named in Options.Groups but not declared yet
+		}
 		if err != nil {
 			return st, fmt.Errorf("stats of %s: %w", g, b.closedErr(err))
 		}

@@ -71,3 +71,37 @@ func BenchmarkPublish(b *testing.B) {
 	bb := newTestBus(b, amqpURL(b), bustest.NewPrefix())
 	bustest.BenchmarkPublish(b, bb, 100)
 }
+
+// AMQP cannot list queues: a group named in Options.Groups that nobody has
+// declared yet is left out of Stats rather than failing it.
+func TestStatsOfUndeclaredGroup(t *testing.T) {
+	u := amqpURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	prefix := bustest.NewPrefix()
+	b, err := Connect(ctx, u, Options{Prefix: prefix, Partitions: 2, Groups: []string{"later"}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(); _ = b.teardown(context.Background()) })
+	st, err := b.Stats(ctx)
+	if err != nil {
+		t.Fatalf("stats: %v", err)
+	}
+	if _, ok := st.Groups["later"]; ok {
+		t.Errorf("stats report an undeclared group: %+v", st)
+	}
+	if err := b.Declare(ctx, bus.ConsumerConfig{Group: "later", Types: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, bus.Event{ID: "1", Type: "a", Source: "s", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err = b.Stats(ctx)
+	if err != nil {
+		t.Fatalf("stats: %v", err)
+	}
+	if gs := st.Groups["later"]; gs.Pending != 1 || gs.InFlight != -1 {
+		t.Errorf("stats of later: %+v, want 1 pending", gs)
+	}
+}
