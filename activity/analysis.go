@@ -294,7 +294,7 @@ func ptr(v float64) *float64 { return &v }
 // ascent and calories add up, heart rate is averaged weighted by timer time.
 func analyzeMultisport(rec *Recording, ath Athlete) *Analysis {
 	a := &Analysis{Sport: SportMultisport, StartTime: rec.StartTime}
-	var hrWeighted, hrTime float64
+	var hrWeighted, hrTime, ptsHRWeighted, ptsHRTime float64
 	var pts []Point
 	for _, c := range rec.Children {
 		ca := Analyze(c, ath)
@@ -310,6 +310,10 @@ func analyzeMultisport(rec *Recording, ath Athlete) *Analysis {
 		if ca.AvgHR > 0 {
 			hrWeighted += ca.AvgHR * ca.TimerS
 			hrTime += ca.TimerS
+		}
+		if ca.FromPoints.AvgHR > 0 {
+			ptsHRWeighted += ca.FromPoints.AvgHR * ca.FromPoints.TimerS
+			ptsHRTime += ca.FromPoints.TimerS
 		}
 		f := &a.FromPoints
 		f.TimerS += ca.FromPoints.TimerS
@@ -332,6 +336,9 @@ func analyzeMultisport(rec *Recording, ath Athlete) *Analysis {
 	}
 	if hrTime > 0 {
 		a.AvgHR = hrWeighted / hrTime
+	}
+	if ptsHRTime > 0 {
+		a.FromPoints.AvgHR = ptsHRWeighted / ptsHRTime
 	}
 	if a.TimerS > 0 {
 		a.AvgSpeedMps = a.DistanceM / a.TimerS
