@@ -41,6 +41,10 @@ func Clean(r *Recording) []Warning {
 	for _, c := range r.Children {
 		w = append(w, Clean(c)...)
 	}
+	// Laps and timer events come in file order; a damaged file may have
+	// them out of order, which would make pause periods negative.
+	sort.SliceStable(r.Laps, func(i, j int) bool { return r.Laps[i].StartTime.Before(r.Laps[j].StartTime) })
+	sort.SliceStable(r.Timer, func(i, j int) bool { return r.Timer[i].Time.Before(r.Timer[j].Time) })
 	if len(r.Points) == 0 {
 		return w
 	}
@@ -70,8 +74,6 @@ func Clean(r *Recording) []Warning {
 	if r.StartTime.IsZero() || r.StartTime.After(r.Points[0].Time) {
 		r.StartTime = r.Points[0].Time
 	}
-	sort.SliceStable(r.Laps, func(i, j int) bool { return r.Laps[i].StartTime.Before(r.Laps[j].StartTime) })
-	sort.SliceStable(r.Timer, func(i, j int) bool { return r.Timer[i].Time.Before(r.Timer[j].Time) })
 	return w
 }
 

@@ -195,7 +195,9 @@ func timerFromEvents(ev []TimerEvent, firstPoint, lastPoint time.Time) float64 {
 			if !lastPoint.IsZero() && end.After(lastPoint) {
 				end = maxTime(lastPoint, startedAt) // nothing was recorded after the last point
 			}
-			total += end.Sub(startedAt)
+			if end.After(startedAt) {
+				total += end.Sub(startedAt)
+			}
 		}
 	}
 	if running && lastPoint.After(startedAt) {
