@@ -30,7 +30,7 @@ func testLogger() *slog.Logger {
 func testOptions(prefix string) Options {
 	// A short AckWait keeps the redelivery-after-death test quick; eight
 	// partitions keep the consumer count down on the shared server.
-	return Options{Prefix: prefix, Partitions: 8, AckWait: time.Second, Logger: testLogger()}
+	return Options{Prefix: prefix, Partitions: 8, AckWait: 2 * time.Second, Logger: testLogger()}
 }
 
 func startEmbedded(t testing.TB, dir string, opts EmbeddedOptions) *Server {
