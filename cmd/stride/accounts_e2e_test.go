@@ -487,7 +487,7 @@ func TestFollowGraph(t *testing.T) {
 		wantStatus(t, r, 200)
 		var page struct {
 			Items      []struct{ ID, Name, Since string } `json:"items"`
-			NextCursor *string                           `json:"next_cursor"`
+			NextCursor *string                            `json:"next_cursor"`
 		}
 		r.JSON(t, &page)
 		for _, it := range page.Items {
