@@ -301,10 +301,16 @@ func (b *Bus) Publish(ctx context.Context, events ...bus.Event) error {
 }
 
 func (b *Bus) publishErr(m *natsgo.Msg, err error) error {
-	if b.closed.Load() {
-		err = errors.Join(bus.ErrClosed, err)
+	return fmt.Errorf("publish %s: %w", m.Header.Get(natsgo.MsgIdHdr), b.closedErr(err))
+}
+
+// closedErr marks an error that happened because the bus was closed
+// meanwhile, so callers can tell a shutdown from a broker failure.
+func (b *Bus) closedErr(err error) error {
+	if b.closed.Load() && !errors.Is(err, bus.ErrClosed) {
+		return errors.Join(bus.ErrClosed, err)
 	}
-	return fmt.Errorf("publish %s: %w", m.Header.Get(natsgo.MsgIdHdr), err)
+	return err
 }
 
 // Declare implements bus.Bus: it creates (or updates) the group's durable
@@ -352,7 +358,7 @@ func (b *Bus) declare(ctx context.Context, cfg bus.ConsumerConfig) ([]jetstream.
 		}
 		c, err := b.events.CreateOrUpdateConsumer(ctx, cc)
 		if err != nil {
-			return nil, fmt.Errorf("declare group %s partition %d: %w", cfg.Group, p, err)
+			return nil, fmt.Errorf("declare group %s partition %d: %w", cfg.Group, p, b.closedErr(err))
 		}
 		cons[p] = c
 	}
@@ -409,6 +415,17 @@ type partitionLoop struct {
 func (l *partitionLoop) run(ctx context.Context) {
 	failures := 0
 	for ctx.Err() == nil {
+		// Ask for a message only when a handler slot is free: a process at
+		// capacity should leave the partition to a competing process
+		// instead of holding its next message while it waits. (A fetch
+		// already under way can still land on a busy process; the message
+		// then waits for a slot under in-progress heartbeats.)
+		select {
+		case l.sem <- struct{}{}:
+			<-l.sem
+		case <-ctx.Done():
+			return
+		}
 		batch, err := l.c.Fetch(1, jetstream.FetchMaxWait(pollWait))
 		if err != nil {
 			failures++
@@ -589,7 +606,7 @@ func (b *Bus) scanDLQ(ctx context.Context, group string, fn func(dlqEntry) (bool
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read dead letters of %s: %w", group, err)
+			return fmt.Errorf("read dead letters of %s: %w", group, b.closedErr(err))
 		}
 		seq = rm.Sequence + 1
 		attempts, _ := strconv.Atoi(rm.Header.Get(hdrAttempts))
@@ -651,7 +668,7 @@ func (b *Bus) Replay(ctx context.Context, group string, ids ...string) (int, err
 		m.Data = e.raw
 		m.Header.Set(natsgo.MsgIdHdr, fmt.Sprintf("replay-%s-%d", group, e.seq))
 		if _, err := b.js.PublishMsg(ctx, m); err != nil {
-			return false, fmt.Errorf("replay %s to %s: %w", ev.ID, group, err)
+			return false, fmt.Errorf("replay %s to %s: %w", ev.ID, group, b.closedErr(err))
 		}
 		if err := b.dlq.DeleteMsg(ctx, e.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return false, fmt.Errorf("replay %s: remove dead letter: %w", ev.ID, err)
@@ -682,11 +699,11 @@ func (b *Bus) Stats(ctx context.Context) (bus.Stats, error) {
 		st.Groups[g] = gs
 	}
 	if err := lister.Err(); err != nil {
-		return st, fmt.Errorf("stats: list consumers: %w", err)
+		return st, fmt.Errorf("stats: list consumers: %w", b.closedErr(err))
 	}
 	info, err := b.dlq.Info(ctx, jetstream.WithSubjectFilter(b.opts.Prefix+".dlq.>"))
 	if err != nil {
-		return st, fmt.Errorf("stats: dead letters: %w", err)
+		return st, fmt.Errorf("stats: dead letters: %w", b.closedErr(err))
 	}
 	for subj, n := range info.State.Subjects {
 		g := strings.TrimPrefix(subj, b.opts.Prefix+".dlq.")
