@@ -91,23 +91,17 @@ func parseFIT(data []byte, lim Limits) (*Recording, []Warning, error) {
 	}
 	warnings = append(warnings, checkFITCRC(data, headerSize, dataSize)...)
 
-	c := &fitCollector{maxPoints: lim.MaxPoints, maxSessions: lim.MaxSessions}
-	// Rough preallocation: a record is 20-40 bytes in real files.
-	c.points = make([]Point, 0, min(len(data)/24+16, lim.MaxPoints))
-	dec := decoder.New(abortingReader{bytes.NewReader(data), &c.tooMany},
-		decoder.WithMesgListener(c),
-		decoder.WithBroadcastOnly(),
-		// The library's own checksum wrongly rejects valid files with a
-		// 12-byte header or a zero header CRC; checkFITCRC does it instead.
-		decoder.WithIgnoreChecksum(),
-		decoder.WithReadBufferSize(16<<10),
-	)
+	newCollector := func() *fitCollector {
+		c := &fitCollector{maxPoints: lim.MaxPoints, maxSessions: lim.MaxSessions}
+		// Rough preallocation: a record is 20-40 bytes in real files.
+		c.points = make([]Point, 0, min(len(data)/24+16, lim.MaxPoints))
+		return c
+	}
+	c := newCollector()
 	var decodeErr error
-	for dec.Next() {
-		if _, err := dec.Decode(); err != nil {
-			decodeErr = err
-			break
-		}
+	if !fitFast(data, c) {
+		c = newCollector()
+		decodeErr = fitSlow(data, c)
 	}
 	if c.tooMany {
 		return nil, warnings, newError(CodeTooLarge, "FIT file has more than %d points or %d sessions", lim.MaxPoints, lim.MaxSessions)
@@ -132,6 +126,25 @@ func parseFIT(data []byte, lim Limits) (*Recording, []Warning, error) {
 			Detail: "FIT records without a timestamp were dropped"})
 	}
 	return c.build(), warnings, nil
+}
+
+// fitSlow decodes data with the library's general decoder in streaming
+// listener mode: every message, records included, goes through OnMesg.
+func fitSlow(data []byte, c *fitCollector) error {
+	dec := decoder.New(abortingReader{bytes.NewReader(data), &c.tooMany},
+		decoder.WithMesgListener(c),
+		decoder.WithBroadcastOnly(),
+		// The library's own checksum wrongly rejects valid files with a
+		// 12-byte header or a zero header CRC; checkFITCRC does it instead.
+		decoder.WithIgnoreChecksum(),
+		decoder.WithReadBufferSize(16<<10),
+	)
+	for dec.Next() {
+		if _, err := dec.Decode(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func firstByte(b []byte) int {
@@ -226,76 +239,99 @@ func (c *fitCollector) onFileID(m *proto.Message) {
 	}
 }
 
+// fitRecordValues are the fields of one record message that Stride reads,
+// as decoded by either FIT path; addRecord turns them into a Point.
+type fitRecordValues struct {
+	time                uint32
+	haveTime            bool
+	lat, lon            int32
+	haveLat, haveLon    bool
+	alt, enhAlt         float64
+	speed, enhSpeed     float64
+	cadence, fraction   float64
+	hr, distance, power float64
+	temperature         float64
+}
+
+func newFITRecordValues() fitRecordValues {
+	return fitRecordValues{alt: Missing, enhAlt: Missing, speed: Missing, enhSpeed: Missing,
+		cadence: Missing, fraction: Missing, hr: Missing, distance: Missing, power: Missing, temperature: Missing}
+}
+
 func (c *fitCollector) onRecord(m *proto.Message) {
 	if len(c.points) >= c.maxPoints {
 		c.tooMany = true
 		return
 	}
-	p := newPoint(time.Time{})
-	var (
-		haveTime          bool
-		lat, lon          int32
-		haveLat, haveLon  bool
-		cadence, fraction = Missing, 0.0
-		speed, enhSpeed   = Missing, Missing
-		alt, enhAlt       = Missing, Missing
-	)
+	r := newFITRecordValues()
 	// One pass over the fields with a switch: records are the hot loop.
 	for i := range m.Fields {
 		f := &m.Fields[i]
 		switch f.Num {
 		case fieldnum.RecordTimestamp:
 			if f.Value.Type() == proto.TypeUint32 && f.Value.Valid(f.BaseType) {
-				p.Time = fitTime(f.Value.Uint32())
-				haveTime = true
+				r.time, r.haveTime = f.Value.Uint32(), true
 			}
 		case fieldnum.RecordPositionLat:
 			if f.Value.Type() == proto.TypeInt32 && f.Value.Valid(f.BaseType) {
-				lat, haveLat = f.Value.Int32(), true
+				r.lat, r.haveLat = f.Value.Int32(), true
 			}
 		case fieldnum.RecordPositionLong:
 			if f.Value.Type() == proto.TypeInt32 && f.Value.Valid(f.BaseType) {
-				lon, haveLon = f.Value.Int32(), true
+				r.lon, r.haveLon = f.Value.Int32(), true
 			}
 		case fieldnum.RecordAltitude:
-			alt = fitScaled(f)
+			r.alt = fitScaled(f)
 		case fieldnum.RecordEnhancedAltitude:
-			enhAlt = fitScaled(f)
+			r.enhAlt = fitScaled(f)
 		case fieldnum.RecordHeartRate:
-			p.HeartRate = fitScaled(f)
+			r.hr = fitScaled(f)
 		case fieldnum.RecordCadence:
-			cadence = fitScaled(f)
+			r.cadence = fitScaled(f)
 		case fieldnum.RecordFractionalCadence:
-			if v := fitScaled(f); Has(v) {
-				fraction = v
-			}
+			r.fraction = fitScaled(f)
 		case fieldnum.RecordDistance:
-			p.Distance = fitScaled(f)
+			r.distance = fitScaled(f)
 		case fieldnum.RecordSpeed:
-			speed = fitScaled(f)
+			r.speed = fitScaled(f)
 		case fieldnum.RecordEnhancedSpeed:
-			enhSpeed = fitScaled(f)
+			r.enhSpeed = fitScaled(f)
 		case fieldnum.RecordPower:
-			p.Power = fitScaled(f)
+			r.power = fitScaled(f)
 		case fieldnum.RecordTemperature:
-			p.Temperature = fitScaled(f)
+			r.temperature = fitScaled(f)
 		}
 	}
-	if !haveTime {
+	c.addRecord(&r)
+}
+
+// addRecord appends the point of one record message.
+func (c *fitCollector) addRecord(r *fitRecordValues) {
+	if !r.haveTime {
 		c.recordsWithoutTime++
 		return
 	}
-	if haveLat && haveLon {
-		if lat == 0 && lon == 0 {
+	// The plain altitude and speed fields come first: the general decoder
+	// expands them into enhanced_altitude and enhanced_speed (overwriting a
+	// recorded enhanced value) through a float conversion that truncates
+	// (8.033 m/s becomes 8.032), while the plain field holds the exact value.
+	// The enhanced fields alone are used when the plain ones are absent or
+	// invalid (values beyond their 16-bit range).
+	p := Point{Time: fitTime(r.time), Lat: Missing, Lon: Missing, Altitude: firstPresent(r.alt, r.enhAlt),
+		HeartRate: r.hr, Cadence: Missing, Power: r.power, Speed: firstPresent(r.speed, r.enhSpeed),
+		Distance: r.distance, Temperature: r.temperature}
+	if r.haveLat && r.haveLon {
+		if r.lat == 0 && r.lon == 0 {
 			c.positionsAtNullIsland++
 		} else {
-			p.Lat, p.Lon = float64(lat)*semicircleDegrees, float64(lon)*semicircleDegrees
+			p.Lat, p.Lon = float64(r.lat)*semicircleDegrees, float64(r.lon)*semicircleDegrees
 		}
 	}
-	p.Altitude = firstPresent(enhAlt, alt)
-	p.Speed = firstPresent(enhSpeed, speed)
-	if Has(cadence) {
-		p.Cadence = cadence + fraction
+	if Has(r.cadence) {
+		p.Cadence = r.cadence
+		if Has(r.fraction) {
+			p.Cadence += r.fraction
+		}
 	}
 	c.points = append(c.points, p)
 }
