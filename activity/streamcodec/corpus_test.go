@@ -1,0 +1,110 @@
+package streamcodec
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stridehq/stride/activity"
+)
+
+// corpusDir finds the shared test corpus: $STRIDE_CORPUS, or shared/corpus
+// next to the repository root, found by walking up from the package
+// directory. Without it the test is skipped, except in CI where a missing
+// corpus is a failure (a silently skipped corpus test proves nothing).
+func corpusDir(tb testing.TB) string {
+	tb.Helper()
+	if dir := os.Getenv("STRIDE_CORPUS"); dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, "expected.jsonl")); err != nil {
+			tb.Fatalf("STRIDE_CORPUS=%s has no expected.jsonl: %v", dir, err)
+		}
+		return dir
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		candidate := filepath.Join(dir, "..", "shared", "corpus")
+		if _, err := os.Stat(filepath.Join(candidate, "expected.jsonl")); err == nil {
+			return filepath.Clean(candidate)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	msg := "test corpus not found: set STRIDE_CORPUS or place it at ../shared/corpus next to the repository root"
+	if os.Getenv("CI") == "true" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
+	return ""
+}
+
+// corpusStreams are the streams of one corpus file.
+type corpusStreams struct {
+	name    string
+	streams *activity.Streams
+}
+
+// loadCorpus parses and analyses every good corpus file (the bad/ ones
+// have no streams worth storing) and returns their streams, sorted by
+// name. It fails if the corpus yields no streams at all, so that a broken
+// corpus cannot make the tests pass vacuously.
+func loadCorpus(tb testing.TB) []corpusStreams {
+	tb.Helper()
+	root := corpusDir(tb)
+	var out []corpusStreams
+	for _, dir := range []string{"fit", "gpx", "tcx"} {
+		files, err := filepath.Glob(filepath.Join(root, dir, "*"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			rec, _, err := activity.Parse(data, activity.FileHint{Filename: file}, activity.Limits{})
+			if err != nil {
+				tb.Logf("%s: skipped: %v", file, err)
+				continue
+			}
+			a := activity.Analyze(rec, activity.Athlete{})
+			if a.Streams == nil || len(a.Streams.Time) == 0 {
+				continue
+			}
+			out = append(out, corpusStreams{name: dir + "/" + filepath.Base(file), streams: a.Streams})
+		}
+	}
+	if len(out) == 0 {
+		tb.Fatalf("corpus %s gave no streams", root)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// TestCorpusRoundTrip encodes every corpus activity, checks the decoded
+// streams against the originals, and logs the size per point.
+func TestCorpusRoundTrip(t *testing.T) {
+	var bytes, points int
+	for _, c := range loadCorpus(t) {
+		b, err := Encode(c.streams)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got, err := Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		checkEqual(t, c.name, c.streams, got)
+		n := len(c.streams.Time)
+		bytes += len(b)
+		points += n
+		t.Logf("%-50s %7d points %8d bytes %6.2f B/point", c.name, n, len(b), float64(len(b))/float64(n))
+	}
+	t.Logf("total: %d points, %d bytes, %.2f B/point", points, bytes, float64(bytes)/float64(points))
+}
