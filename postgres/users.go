@@ -157,14 +157,21 @@ func (db *DB) ListUsers(ctx context.Context, page stride.Page) ([]stride.User, s
 // DeleteUser implements store.Users. Foreign keys cascade to everything the
 // account owns.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete user %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound("User")
-	}
-	return nil
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		// Unsent events about the account go too: they would only describe
+		// data that no longer exists.
+		if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE key = $1`, id); err != nil {
+			return fmt.Errorf("delete outbox events of user %s: %w", id, err)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("delete user %s: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound("User")
+		}
+		return nil
+	})
 }
 
 // CreateInvite implements store.Invites.

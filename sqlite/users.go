@@ -194,14 +194,21 @@ func (db *DB) ListUsers(ctx context.Context, page stride.Page) ([]stride.User, s
 // DeleteUser implements store.Users. Foreign keys cascade to everything the
 // account owns.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("delete user %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("User")
-	}
-	return nil
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// Unsent events about the account go too: they would only describe
+		// data that no longer exists.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE key = ?`, id); err != nil {
+			return fmt.Errorf("delete outbox events of user %s: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("delete user %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("User")
+		}
+		return nil
+	})
 }
 
 // CreateInvite implements store.Invites.

@@ -22,6 +22,7 @@ type Store interface {
 	Sessions
 	Follows
 	Invites
+	Ingest
 	// Ping checks that the database answers, for readiness probes.
 	Ping(ctx context.Context) error
 	Close() error

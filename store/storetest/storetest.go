@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"FollowListsPaginate", testFollowListsPaginate},
 		{"DeleteUserCascades", testDeleteUserCascades},
 	}
+	tests = append(tests, ingestTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,464 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/store"
+)
+
+// AcceptUpload implements store.Ingest.
+func (db *DB) AcceptUpload(ctx context.Context, up *stride.Upload, ev store.OutboxEvent, idem *store.IdempotencyRecord) (*store.IdempotencyRecord, error) {
+	var existing *store.IdempotencyRecord
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if idem != nil {
+			rec, err := scanIdempotency(tx.QueryRowContext(ctx, `SELECT `+idemColumns+` FROM idempotency_keys
+				WHERE user_id = ? AND key = ? AND expires_at > ?`, idem.UserID, idem.Key, micros(idem.CreatedAt)))
+			if err == nil {
+				existing = rec
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("load idempotency key: %w", err)
+			}
+			// An expired record with the same key is replaced.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE user_id = ? AND key = ?`, idem.UserID, idem.Key); err != nil {
+				return fmt.Errorf("replace expired idempotency key: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, location, created_at, expires_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, idem.UserID, idem.Key, idem.RequestHash, idem.Status, idem.Body, idem.Location,
+				micros(idem.CreatedAt), micros(idem.ExpiresAt)); err != nil {
+				return fmt.Errorf("store idempotency key: %w", err)
+			}
+		}
+		opts, err := json.Marshal(up.Options)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO uploads (id, user_id, status, format, content_type, filename, content_hash,
+			size_bytes, body, external_id, options, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+			up.ID, up.UserID, up.Status, up.Format, up.ContentType, up.Filename, up.ContentHash, up.SizeBytes, up.Body,
+			up.ExternalID, string(opts), micros(up.CreatedAt), micros(up.UpdatedAt))
+		if isForeignKeyViolation(err) {
+			return notFound("User")
+		}
+		if err != nil {
+			return fmt.Errorf("insert upload %s: %w", up.ID, err)
+		}
+		return insertOutbox(ctx, tx, ev)
+	})
+	return existing, err
+}
+
+func insertOutbox(ctx context.Context, tx *sql.Tx, ev store.OutboxEvent) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (event_id, type, key, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
+		ev.ID, ev.Type, ev.Key, ev.Payload, micros(ev.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert outbox event %s: %w", ev.ID, err)
+	}
+	return nil
+}
+
+const idemColumns = `user_id, key, request_hash, status, body, location, created_at, expires_at`
+
+func scanIdempotency(row rowScanner) (*store.IdempotencyRecord, error) {
+	var r store.IdempotencyRecord
+	var created, expires int64
+	if err := row.Scan(&r.UserID, &r.Key, &r.RequestHash, &r.Status, &r.Body, &r.Location, &created, &expires); err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.ExpiresAt = fromMicros(created), fromMicros(expires)
+	return &r, nil
+}
+
+// IdempotencyRecord implements store.Ingest.
+func (db *DB) IdempotencyRecord(ctx context.Context, userID, key string, now time.Time) (*store.IdempotencyRecord, error) {
+	r, err := scanIdempotency(db.read.QueryRowContext(ctx, `SELECT `+idemColumns+` FROM idempotency_keys
+		WHERE user_id = ? AND key = ? AND expires_at > ?`, userID, key, micros(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Idempotency key")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load idempotency key: %w", err)
+	}
+	return r, nil
+}
+
+// PurgeIdempotency implements store.Ingest.
+func (db *DB) PurgeIdempotency(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= ?`, micros(now))
+	if err != nil {
+		return 0, fmt.Errorf("purge idempotency keys: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+const uploadColumns = `id, user_id, status, format, content_type, filename, content_hash, size_bytes, external_id,
+	options, activity_id, problem, attempts, created_at, updated_at`
+
+func scanUpload(row rowScanner, extra ...any) (*stride.Upload, error) {
+	var (
+		u                stride.Upload
+		opts             string
+		activityID, prob sql.NullString
+		created, updated int64
+	)
+	dest := append([]any{&u.ID, &u.UserID, &u.Status, &u.Format, &u.ContentType, &u.Filename, &u.ContentHash, &u.SizeBytes,
+		&u.ExternalID, &opts, &activityID, &prob, &u.Attempts, &created, &updated}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(opts), &u.Options); err != nil {
+		return nil, fmt.Errorf("upload %s options: %w", u.ID, err)
+	}
+	u.ActivityID = activityID.String
+	if prob.Valid {
+		u.Problem = &stride.UploadProblem{}
+		if err := json.Unmarshal([]byte(prob.String), u.Problem); err != nil {
+			return nil, fmt.Errorf("upload %s problem: %w", u.ID, err)
+		}
+	}
+	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &u, nil
+}
+
+// Upload implements store.Ingest.
+func (db *DB) Upload(ctx context.Context, id string) (*stride.Upload, error) {
+	u, err := scanUpload(db.read.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Upload")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load upload %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// ClaimUpload implements store.Ingest.
+func (db *DB) ClaimUpload(ctx context.Context, id string, now time.Time) (*stride.Upload, error) {
+	var u *stride.Upload
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE uploads SET status = 'processing', attempts = attempts + 1, updated_at = ?
+			WHERE id = ? AND status IN ('queued', 'processing')`, micros(now), id)
+		if err != nil {
+			return fmt.Errorf("claim upload %s: %w", id, err)
+		}
+		var body []byte
+		u, err = scanUpload(tx.QueryRowContext(ctx, `SELECT `+uploadColumns+`, body FROM uploads WHERE id = ?`, id), &body)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Upload")
+		}
+		if err != nil {
+			return fmt.Errorf("load upload %s: %w", id, err)
+		}
+		u.Body = body
+		return nil
+	})
+	return u, err
+}
+
+// FailUpload implements store.Ingest.
+func (db *DB) FailUpload(ctx context.Context, id string, p stride.UploadProblem, now time.Time) error {
+	prob, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = db.write.ExecContext(ctx, `UPDATE uploads SET status = 'failed', problem = ?, updated_at = ?
+		WHERE id = ? AND status IN ('queued', 'processing')`, string(prob), micros(now), id)
+	if err != nil {
+		return fmt.Errorf("fail upload %s: %w", id, err)
+	}
+	return nil
+}
+
+// CompleteUpload implements store.Ingest.
+func (db *DB) CompleteUpload(ctx context.Context, uploadID string, c store.Completion, now time.Time) (string, string, error) {
+	var status, activityID string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		var curActivity sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT status, activity_id FROM uploads WHERE id = ?`, uploadID).Scan(&cur, &curActivity)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Upload")
+		}
+		if err != nil {
+			return fmt.Errorf("load upload %s: %w", uploadID, err)
+		}
+		if cur != stride.UploadQueued && cur != stride.UploadProcessing {
+			status, activityID = cur, curActivity.String
+			return nil
+		}
+		a := c.Activity
+		var dup string
+		err = tx.QueryRowContext(ctx, `SELECT id FROM activities WHERE user_id = ? AND parent_id IS NULL
+			AND (content_hash = ? OR (external_id <> '' AND external_id = ?) OR (sport = ? AND start_time = ?)) LIMIT 1`,
+			a.UserID, a.ContentHash, a.ExternalID, a.Sport, micros(a.StartTime)).Scan(&dup)
+		switch {
+		case err == nil:
+			status, activityID = stride.UploadDuplicate, dup
+		case errors.Is(err, sql.ErrNoRows):
+			if err := insertActivity(ctx, tx, a, c.Streams); err != nil {
+				return err
+			}
+			if err := insertOutbox(ctx, tx, c.Event); err != nil {
+				return err
+			}
+			status, activityID = stride.UploadDone, a.ID
+		default:
+			return fmt.Errorf("look for a duplicate of upload %s: %w", uploadID, err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE uploads SET status = ?, activity_id = ?, updated_at = ? WHERE id = ?`,
+			status, activityID, micros(now), uploadID)
+		return err
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("complete upload %s: %w", uploadID, err)
+	}
+	return status, activityID, nil
+}
+
+func jsonOrNull(v []float64) any {
+	if v == nil {
+		return nil
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func insertActivity(ctx context.Context, tx *sql.Tx, a *stride.Activity, streams map[string][]byte) error {
+	details := a.Details
+	if len(details) == 0 {
+		details = json.RawMessage("{}")
+	}
+	var parent any
+	if a.ParentID != "" {
+		parent = a.ParentID
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO activities (`+activityColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.UserID, a.UploadID, parent, a.Sport, a.SubSport, a.Name, a.Description, a.Visibility, a.Indoor, a.Virtual,
+		micros(a.StartTime), micros(a.EndTime), a.LocalStart, a.TimeZone, a.UTCOffsetS, a.ElapsedS, a.TimerS, a.MovingS,
+		a.DistanceM, a.AscentM, a.DescentM, a.AvgSpeedMps, a.MaxSpeedMps, a.AvgHR, a.MaxHR, a.Calories, a.Polyline,
+		jsonOrNull(a.BBox), jsonOrNull(a.StartLatLng), jsonOrNull(a.EndLatLng), string(details), a.ContentHash, a.ExternalID,
+		a.Device, micros(a.CreatedAt), micros(a.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert activity %s: %w", a.ID, err)
+	}
+	if data, ok := streams[a.ID]; ok {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_streams (activity_id, data) VALUES (?, ?)`, a.ID, data); err != nil {
+			return fmt.Errorf("insert streams of %s: %w", a.ID, err)
+		}
+	}
+	for i := range a.Children {
+		if err := insertActivity(ctx, tx, &a.Children[i], streams); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const activityColumns = `id, user_id, upload_id, parent_id, sport, sub_sport, name, description, visibility, indoor, virtual,
+	start_time, end_time, local_start, time_zone, utc_offset_s, elapsed_s, timer_s, moving_s, distance_m, ascent_m,
+	descent_m, avg_speed_mps, max_speed_mps, avg_hr, max_hr, calories, polyline, bbox, start_latlng, end_latlng, details,
+	content_hash, external_id, device, created_at, updated_at`
+
+func scanActivity(row rowScanner) (*stride.Activity, error) {
+	var (
+		a                        stride.Activity
+		parent                   sql.NullString
+		start, end, created, upd int64
+		offset                   sql.NullInt64
+		avgHR, maxHR             sql.NullFloat64
+		bbox, startLL, endLL     sql.NullString
+		details                  string
+	)
+	err := row.Scan(&a.ID, &a.UserID, &a.UploadID, &parent, &a.Sport, &a.SubSport, &a.Name, &a.Description, &a.Visibility,
+		&a.Indoor, &a.Virtual, &start, &end, &a.LocalStart, &a.TimeZone, &offset, &a.ElapsedS, &a.TimerS, &a.MovingS,
+		&a.DistanceM, &a.AscentM, &a.DescentM, &a.AvgSpeedMps, &a.MaxSpeedMps, &avgHR, &maxHR, &a.Calories, &a.Polyline,
+		&bbox, &startLL, &endLL, &details, &a.ContentHash, &a.ExternalID, &a.Device, &created, &upd)
+	if err != nil {
+		return nil, err
+	}
+	a.ParentID = parent.String
+	a.StartTime, a.EndTime, a.CreatedAt, a.UpdatedAt = fromMicros(start), fromMicros(end), fromMicros(created), fromMicros(upd)
+	a.UTCOffsetS = nullInt(offset)
+	a.AvgHR, a.MaxHR = nullFloat(avgHR), nullFloat(maxHR)
+	for _, f := range []struct {
+		src sql.NullString
+		dst *[]float64
+	}{{bbox, &a.BBox}, {startLL, &a.StartLatLng}, {endLL, &a.EndLatLng}} {
+		if f.src.Valid {
+			if err := json.Unmarshal([]byte(f.src.String), f.dst); err != nil {
+				return nil, fmt.Errorf("activity %s: %w", a.ID, err)
+			}
+		}
+	}
+	a.Details = json.RawMessage(details)
+	return &a, nil
+}
+
+// Activity implements store.Ingest.
+func (db *DB) Activity(ctx context.Context, id string) (*stride.Activity, error) {
+	a, err := scanActivity(db.read.QueryRowContext(ctx, `SELECT `+activityColumns+` FROM activities WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Activity")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load activity %s: %w", id, err)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+activityColumns+` FROM activities WHERE parent_id = ? ORDER BY start_time, id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("load children of %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanActivity(rows)
+		if err != nil {
+			return nil, fmt.Errorf("load children of %s: %w", id, err)
+		}
+		a.Children = append(a.Children, *c)
+	}
+	return a, rows.Err()
+}
+
+// ActivityStreams implements store.Ingest.
+func (db *DB) ActivityStreams(ctx context.Context, id string) ([]byte, error) {
+	var data []byte
+	err := db.read.QueryRowContext(ctx, `SELECT data FROM activity_streams WHERE activity_id = ?`, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Streams")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load streams of %s: %w", id, err)
+	}
+	return data, nil
+}
+
+// ListActivities implements store.Ingest.
+func (db *DB) ListActivities(ctx context.Context, userID string, f store.ActivityFilter, page stride.Page) ([]stride.Activity, string, error) {
+	limit := store.PageLimit(page)
+	where := []string{"user_id = ?", "parent_id IS NULL"}
+	args := []any{userID}
+	if page.Cursor != "" {
+		t, id, err := store.DecodeCursor(page.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(start_time, id) < (?, ?)")
+		args = append(args, micros(t), id)
+	}
+	if f.Sport != "" {
+		where, args = append(where, "sport = ?"), append(args, f.Sport)
+	}
+	if !f.After.IsZero() {
+		where, args = append(where, "start_time >= ?"), append(args, micros(f.After))
+	}
+	if !f.Before.IsZero() {
+		where, args = append(where, "start_time < ?"), append(args, micros(f.Before))
+	}
+	if len(f.Visibilities) > 0 {
+		where = append(where, "visibility IN (?"+strings.Repeat(", ?", len(f.Visibilities)-1)+")")
+		for _, v := range f.Visibilities {
+			args = append(args, v)
+		}
+	}
+	args = append(args, limit+1)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+activityColumns+` FROM activities WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY start_time DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list activities of %s: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []stride.Activity
+	for rows.Next() {
+		a, err := scanActivity(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list activities of %s: %w", userID, err)
+		}
+		out = append(out, *a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list activities of %s: %w", userID, err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = store.EncodeCursor(out[limit-1].StartTime, out[limit-1].ID)
+	}
+	return out, next, nil
+}
+
+// StaleUploads implements store.Ingest.
+func (db *DB) StaleUploads(ctx context.Context, cutoff time.Time, limit int) ([]stride.Upload, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+uploadColumns+` FROM uploads
+		WHERE status IN ('queued', 'processing') AND updated_at < ? ORDER BY updated_at LIMIT ?`, micros(cutoff), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list stale uploads: %w", err)
+	}
+	defer rows.Close()
+	var out []stride.Upload
+	for rows.Next() {
+		u, err := scanUpload(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list stale uploads: %w", err)
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+// TouchUpload implements store.Ingest.
+func (db *DB) TouchUpload(ctx context.Context, id string, now time.Time) error {
+	if _, err := db.write.ExecContext(ctx, `UPDATE uploads SET updated_at = ? WHERE id = ?`, micros(now), id); err != nil {
+		return fmt.Errorf("touch upload %s: %w", id, err)
+	}
+	return nil
+}
+
+// PendingOutbox implements store.Ingest.
+func (db *DB) PendingOutbox(ctx context.Context, limit int) ([]store.OutboxEvent, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, event_id, type, key, payload, created_at FROM outbox ORDER BY seq LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []store.OutboxEvent
+	for rows.Next() {
+		var e store.OutboxEvent
+		var created int64
+		if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.Key, &e.Payload, &created); err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		e.CreatedAt = fromMicros(created)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// DeleteOutbox implements store.Ingest.
+func (db *DB) DeleteOutbox(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	var q bytes.Buffer
+	q.WriteString(`DELETE FROM outbox WHERE seq IN (?`)
+	args := make([]any, len(seqs))
+	for i, s := range seqs {
+		if i > 0 {
+			q.WriteString(", ?")
+		}
+		args[i] = s
+	}
+	q.WriteString(")")
+	if _, err := db.write.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("delete published outbox events: %w", err)
+	}
+	return nil
+}
