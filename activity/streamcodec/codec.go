@@ -26,7 +26,7 @@ var magic = [3]byte{'S', 'T', 'R'}
 // (as opposed to a failure of the decompressor's setup).
 var ErrCorrupt = errors.New("corrupt stream blob")
 
-// Column ids of the body, in the order they are written.
+// Column ids, in the order they are written.
 const (
 	colTime byte = iota + 1
 	colLatLng
@@ -80,7 +80,7 @@ var scalars = [...]scalar{
 var codecs = sync.OnceValues(func() (*zstd.Encoder, *zstd.Decoder) {
 	// The options are constants, so an error is a programming error.
 	enc, err := zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstd.SpeedBetterCompression),
+		zstd.WithEncoderLevel(zstd.SpeedBestCompression),
 		// A checksum is useless here: the store has its own integrity,
 		// and Decode validates every field anyway.
 		zstd.WithEncoderCRC(false),
@@ -92,7 +92,7 @@ var codecs = sync.OnceValues(func() (*zstd.Encoder, *zstd.Decoder) {
 		panic(fmt.Sprintf("streamcodec: zstd encoder: %v", err))
 	}
 	dec, err := zstd.NewReader(nil,
-		zstd.WithDecoderMaxMemory(uint64(maxBodySize(MaxPoints))),
+		zstd.WithDecoderMaxMemory(uint64(maxPayloadSize(MaxPoints))),
 		// DecodeAll then never writes past the capacity Decode gives it,
 		// which Decode derives from the point count.
 		zstd.WithDecodeAllCapLimit(true),
@@ -109,12 +109,9 @@ var codecs = sync.OnceValues(func() (*zstd.Encoder, *zstd.Decoder) {
 // zigzag varint of a second difference within ±2^55).
 func maxSeriesSize(n int) int { return 1 + binary.MaxVarintLen64 + 1 + n + 9*n }
 
-// maxBodySize bounds the body of n points: every known column, with its id
-// and length, latlng counting as two series.
-func maxBodySize(n int) int {
-	series := len(scalars) + 2
-	return 8*(1+binary.MaxVarintLen64) + series*maxSeriesSize(n)
-}
+// maxPayloadSize bounds the payload of a column of n points: two series
+// (latlng).
+func maxPayloadSize(n int) int { return 2 * maxSeriesSize(n) }
 
 // Encode writes the streams in the format described in the package doc.
 // All non-nil columns must have the same length, at most MaxPoints; NaN
@@ -128,7 +125,10 @@ func Encode(s *activity.Streams) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("streamcodec: encode: %w", err)
 	}
-	e := encoder{body: make([]byte, 0, 64+n*4)}
+	e := encoder{out: make([]byte, 0, 64+n*5)}
+	e.out = append(e.out, magic[:]...)
+	e.out = append(e.out, Version)
+	e.out = binary.AppendUvarint(e.out, uint64(n))
 	// Columns go in id order: time, latlng, then the other scalars.
 	if err := e.scalar(scalars[0], s.Time); err != nil {
 		return nil, err
@@ -141,12 +141,7 @@ func Encode(s *activity.Streams) ([]byte, error) {
 			return nil, err
 		}
 	}
-	zenc, _ := codecs()
-	out := make([]byte, 0, 4+binary.MaxVarintLen64+len(e.body)/2)
-	out = append(out, magic[:]...)
-	out = append(out, Version)
-	out = binary.AppendUvarint(out, uint64(n))
-	return zenc.EncodeAll(e.body, out), nil
+	return e.out, nil
 }
 
 // pointCount returns the common length of the non-nil columns.
@@ -178,11 +173,12 @@ func pointCount(s *activity.Streams) (int, error) {
 	return max(n, 0), nil
 }
 
-// encoder holds the body being written and scratch buffers reused across
+// encoder holds the blob being written and scratch buffers reused across
 // columns.
 type encoder struct {
-	body    []byte
-	payload []byte    // the current column's payload, prefixed by its length once known
+	out     []byte
+	payload []byte    // the current column's payload, before compression
+	frame   []byte    // the current column's compressed payload
 	q       []int64   // quantized present values of the current series
 	runs    []int     // presence runs of the current series
 	vals    []float64 // latitudes, then longitudes
@@ -220,10 +216,13 @@ func (e *encoder) latLng(ll [][2]float64) error {
 	return nil
 }
 
+// endColumn compresses the payload and appends it with its id and length.
 func (e *encoder) endColumn(id byte) {
-	e.body = append(e.body, id)
-	e.body = binary.AppendUvarint(e.body, uint64(len(e.payload)))
-	e.body = append(e.body, e.payload...)
+	zenc, _ := codecs()
+	e.frame = zenc.EncodeAll(e.payload, e.frame[:0])
+	e.out = append(e.out, id)
+	e.out = binary.AppendUvarint(e.out, uint64(len(e.frame)))
+	e.out = append(e.out, e.frame...)
 }
 
 // series appends one series to the payload (see the package doc).

@@ -17,24 +17,35 @@ import (
 // at most the columns of MaxPoints points. Errors caused by the blob wrap
 // ErrCorrupt.
 func Decode(b []byte) (*activity.Streams, error) {
-	s, err := decode(b)
+	s, err := decode(b, nil)
 	if err != nil {
 		return nil, fmt.Errorf("streamcodec: decode: %w", err)
 	}
 	return s, nil
 }
 
-func decode(b []byte) (*activity.Streams, error) {
-	n, frame, err := decodeHeader(b)
+// DecodeTypes is Decode keeping only the given stream types (see Select),
+// without decompressing the other columns: the cheap way to serve a
+// request for a few types.
+func DecodeTypes(b []byte, types []string) (*activity.Streams, error) {
+	ids, err := typeIDs(types)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("streamcodec: decode: %w", err)
 	}
-	body, err := decompress(frame, n)
+	s, err := decode(b, ids)
+	if err != nil {
+		return nil, fmt.Errorf("streamcodec: decode: %w", err)
+	}
+	return s, nil
+}
+
+// decode decodes the columns whose id is in want, or all when want is nil.
+func decode(b []byte, want map[byte]bool) (*activity.Streams, error) {
+	n, r, err := decodeHeader(b)
 	if err != nil {
 		return nil, err
 	}
 	s := &activity.Streams{}
-	r := reader{b: body}
 	var last byte
 	for r.len() > 0 {
 		id := r.b[r.pos]
@@ -50,39 +61,40 @@ func decode(b []byte) (*activity.Streams, error) {
 		if size > uint64(r.len()) {
 			return nil, corrupt("column %d declares %d bytes, %d remain", id, size, r.len())
 		}
-		col := reader{b: r.b[r.pos : r.pos+int(size)]}
+		frame := r.b[r.pos : r.pos+int(size)]
 		r.pos += int(size)
-		if err := decodeColumn(s, id, &col, n); err != nil {
-			return nil, err
+		if want != nil && !want[id] {
+			continue
 		}
-		if col.len() != 0 {
-			return nil, corrupt("column %d has %d bytes after its values", id, col.len())
+		if err := decodeColumn(s, id, frame, n); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func decodeHeader(b []byte) (int, []byte, error) {
+func decodeHeader(b []byte) (int, reader, error) {
 	if len(b) < len(magic)+1 || !bytes.Equal(b[:len(magic)], magic[:]) {
-		return 0, nil, corrupt("not a stream blob (bad magic)")
+		return 0, reader{}, corrupt("not a stream blob (bad magic)")
 	}
 	if v := b[len(magic)]; v != Version {
-		return 0, nil, corrupt("format version %d, this decoder reads %d", v, Version)
+		return 0, reader{}, corrupt("format version %d, this decoder reads %d", v, Version)
 	}
 	r := reader{b: b, pos: len(magic) + 1}
 	n, err := r.uvarint("point count")
 	if err != nil {
-		return 0, nil, err
+		return 0, reader{}, err
 	}
 	if n > MaxPoints {
-		return 0, nil, corrupt("%d points, more than the %d allowed", n, MaxPoints)
+		return 0, reader{}, corrupt("%d points, more than the %d allowed", n, MaxPoints)
 	}
-	return int(n), b[r.pos:], nil
+	return int(n), r, nil
 }
 
-// decompress inflates the body, refusing before any allocation a frame
-// whose declared size exceeds what n points can take, and stopping at the
-// declared size (the decoder is built with a cap limit) if the frame lies.
+// decompress inflates a column's payload, refusing before any allocation a
+// frame whose declared size exceeds what n points can take, and stopping
+// at the declared size (the decoder is built with a cap limit) if the
+// frame lies.
 func decompress(frame []byte, n int) ([]byte, error) {
 	var h zstd.Header
 	if err := h.Decode(frame); err != nil {
@@ -91,21 +103,51 @@ func decompress(frame []byte, n int) ([]byte, error) {
 	if !h.HasFCS {
 		return nil, corrupt("zstd frame without content size")
 	}
-	if limit := uint64(maxBodySize(n)); h.FrameContentSize > limit {
-		return nil, corrupt("body of %d bytes, more than %d points can take (%d)", h.FrameContentSize, n, limit)
+	if limit := uint64(maxPayloadSize(n)); h.FrameContentSize > limit {
+		return nil, corrupt("column of %d bytes, more than %d points can take (%d)", h.FrameContentSize, n, limit)
 	}
 	_, dec := codecs()
-	body, err := dec.DecodeAll(frame, make([]byte, 0, h.FrameContentSize))
+	payload, err := dec.DecodeAll(frame, make([]byte, 0, h.FrameContentSize))
 	if err != nil {
 		return nil, corrupt("zstd: %v", err)
 	}
-	if uint64(len(body)) != h.FrameContentSize {
-		return nil, corrupt("body of %d bytes, frame declares %d", len(body), h.FrameContentSize)
+	if uint64(len(payload)) != h.FrameContentSize {
+		return nil, corrupt("column of %d bytes, frame declares %d", len(payload), h.FrameContentSize)
 	}
-	return body, nil
+	return payload, nil
 }
 
-func decodeColumn(s *activity.Streams, id byte, r *reader, n int) error {
+// decodeColumn decodes a column's frame into s; unknown ids are ignored.
+func decodeColumn(s *activity.Streams, id byte, frame []byte, n int) error {
+	if id != colLatLng && scalarByID(id) == nil {
+		// A column added by a later minor revision: its length let us
+		// skip it, and older readers are not expected to serve it.
+		return nil
+	}
+	payload, err := decompress(frame, n)
+	if err != nil {
+		return fmt.Errorf("column %d: %w", id, err)
+	}
+	r := &reader{b: payload}
+	if err := decodeColumnPayload(s, id, r, n); err != nil {
+		return err
+	}
+	if r.len() != 0 {
+		return corrupt("column %d has %d bytes after its values", id, r.len())
+	}
+	return nil
+}
+
+func scalarByID(id byte) *scalar {
+	for i := range scalars {
+		if scalars[i].id == id {
+			return &scalars[i]
+		}
+	}
+	return nil
+}
+
+func decodeColumnPayload(s *activity.Streams, id byte, r *reader, n int) error {
 	if id == colLatLng {
 		lat, err := decodeSeries(r, n, scaleDegree)
 		if err != nil {
@@ -121,18 +163,12 @@ func decodeColumn(s *activity.Streams, id byte, r *reader, n int) error {
 		}
 		return nil
 	}
-	for _, c := range scalars {
-		if c.id == id {
-			col, err := decodeSeries(r, n, c.scale)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.name, err)
-			}
-			*c.col(s) = col
-			return nil
-		}
+	c := scalarByID(id)
+	col, err := decodeSeries(r, n, c.scale)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
 	}
-	// A column of a later minor addition: its length let us skip it.
-	r.pos = len(r.b)
+	*c.col(s) = col
 	return nil
 }
 

@@ -58,3 +58,26 @@ func Select(s *activity.Streams, types []string) (*activity.Streams, error) {
 	}
 	return out, nil
 }
+
+// typeIDs maps stream types to column ids.
+func typeIDs(types []string) (map[byte]bool, error) {
+	ids := make(map[byte]bool, len(types))
+	for _, t := range types {
+		switch t {
+		case TypeLatLng:
+			ids[colLatLng] = true
+			continue
+		}
+		found := false
+		for _, c := range scalars {
+			if c.name == t {
+				ids[c.id] = true
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown stream type %q", t)
+		}
+	}
+	return ids, nil
+}
