@@ -185,13 +185,19 @@ func Analyze(rec *Recording, ath Athlete) *Analysis {
 	if len(rec.Children) > 0 {
 		return analyzeMultisport(rec, ath)
 	}
+	return analyze(rec, ath, time.Time{})
+}
+
+// analyze analyses one session; next is the first point of the following
+// session in a multisport recording, zero otherwise (see buildSeries).
+func analyze(rec *Recording, ath Athlete, next time.Time) *Analysis {
 	a := &Analysis{Sport: rec.Sport, SubSport: rec.SubSport, StartTime: rec.StartTime}
 	info := rec.Sport.Info()
 	a.Indoor, a.Virtual = info.Indoor, info.Virtual
 	athlete := ath.resolve(rec.StartTime)
 	a.Metrics.AthleteDefaults = athlete.defaults
 
-	s := buildSeries(rec)
+	s := buildSeries(rec, next)
 	t := &a.FromPoints
 	t.ElapsedS = s.elapsedS
 	t.TimerS = s.timerS
@@ -296,8 +302,17 @@ func analyzeMultisport(rec *Recording, ath Athlete) *Analysis {
 	a := &Analysis{Sport: SportMultisport, StartTime: rec.StartTime}
 	var hrWeighted, hrTime, ptsHRWeighted, ptsHRTime float64
 	var pts []Point
-	for _, c := range rec.Children {
-		ca := Analyze(c, ath)
+	for i, c := range rec.Children {
+		var next time.Time
+		if i+1 < len(rec.Children) && len(rec.Children[i+1].Points) > 0 {
+			next = rec.Children[i+1].Points[0].Time
+		}
+		var ca *Analysis
+		if len(c.Children) > 0 {
+			ca = analyzeMultisport(c, ath)
+		} else {
+			ca = analyze(c, ath, next)
+		}
 		a.Children = append(a.Children, ca)
 		a.TimerS += ca.TimerS
 		a.MovingS += ca.MovingS

@@ -35,9 +35,14 @@ type series struct {
 	distanceM       float64
 	maxSpeed        float64
 	speedFromDevice bool
+	medianIntervalS float64 // median time between points
 }
 
-func buildSeries(rec *Recording) *series {
+// buildSeries derives the per-point series of rec. next is the first point
+// of the following session of a multisport recording (zero otherwise): a
+// session lasts until the next one starts, a moment its own points, which
+// stop at the last whole-second record, do not reach.
+func buildSeries(rec *Recording, next time.Time) *series {
 	pts := rec.Points
 	n := len(pts)
 	s := &series{t: make([]float64, n), dt: make([]float64, n), dist: make([]float64, n), speed: make([]float64, n)}
@@ -50,30 +55,84 @@ func buildSeries(rec *Recording) *series {
 	for i := range pts {
 		s.t[i] = pts[i].Time.Sub(t0).Seconds()
 	}
-	// Elapsed time runs from the first timer start (or point) to the last
-	// point: apps such as Zwift write their final stop event long after the
-	// last record, and devices add stop_disable events at power-off.
-	first, last := pts[0].Time, pts[n-1].Time
-	for _, e := range rec.Timer {
-		if e.Start {
-			first = minTime(first, e.Time)
-			break
-		}
-	}
+	s.medianIntervalS = medianInterval(s.t)
+	first, last := recordingBounds(pts, rec.Timer, next, s.medianIntervalS)
 	s.elapsedS = last.Sub(first).Seconds()
 
 	s.buildDistance(rec)
 	if len(rec.Timer) > 0 && hasStart(rec.Timer) {
 		s.markPausesFromEvents(pts, rec.Timer)
-		s.timerS = timerFromEvents(rec.Timer, pts[0].Time, pts[n-1].Time)
+		s.timerS = timerFromEvents(rec.Timer, pts[0].Time, last)
 	} else {
 		s.markPausesFromGaps()
 		for _, d := range s.dt {
 			s.timerS += d
 		}
+		// The time from the last point to the end of the session (the next
+		// session's start) was active: the timer ran into the next sport.
+		s.timerS += last.Sub(pts[n-1].Time).Seconds()
 	}
 	s.buildSpeed(pts, rec.Sport.Info())
 	return s
+}
+
+// recordingBounds returns when the recording started and ended, from its
+// points and timer events:
+//
+//   - The start is the first timer start when the timer's first event is a
+//     start (devices log a fix or two before it), else the first point (a
+//     first event that is a stop means the timer was already running: a
+//     multisport session continuing the previous one's timer).
+//   - The end is the last point, or the stop event that closes the last
+//     running period when it comes within one sampling interval after the
+//     last point: the device stopped its timer before the next record was
+//     due, and it totals up to that stop. A stop event much later is not the
+//     end: apps such as Zwift write their final stop long after the last
+//     record, and devices add stop_disable events at power-off.
+//   - In a multisport recording, a session without such a stop ends where
+//     the next session's points start, when that is no longer than a pause
+//     gap away (see pauseGapMinS).
+func recordingBounds(pts []Point, ev []TimerEvent, next time.Time, medianS float64) (first, last time.Time) {
+	first, last = pts[0].Time, pts[len(pts)-1].Time
+	if len(ev) > 0 && ev[0].Start && ev[0].Time.Before(last) {
+		first = ev[0].Time
+	}
+	window := time.Duration(math.Max(1, medianS) * float64(time.Second))
+	lastStart := -1
+	for i, e := range ev {
+		if e.Start {
+			lastStart = i
+		}
+	}
+	closed := false
+	for i := lastStart + 1; i < len(ev) && lastStart >= 0; i++ {
+		if !ev[i].Start {
+			if !ev[i].Time.Before(last) && ev[i].Time.Sub(last) <= window {
+				last, closed = ev[i].Time, true
+			}
+			break
+		}
+	}
+	if !closed && !next.IsZero() && next.After(last) {
+		gap := time.Duration(math.Max(pauseGapMinS, pauseGapMedianFactor*medianS) * float64(time.Second))
+		if next.Sub(last) <= gap {
+			last = next
+		}
+	}
+	return first, last
+}
+
+// medianInterval is the median time between consecutive points, in s.
+func medianInterval(t []float64) float64 {
+	if len(t) < 2 {
+		return 0
+	}
+	intervals := make([]float64, 0, len(t)-1)
+	for i := 1; i < len(t); i++ {
+		intervals = append(intervals, t[i]-t[i-1])
+	}
+	slices.Sort(intervals)
+	return intervals[len(intervals)/2]
 }
 
 func hasStart(ev []TimerEvent) bool {
@@ -180,11 +239,18 @@ func (s *series) markPausesFromEvents(pts []Point, ev []TimerEvent) {
 }
 
 // timerFromEvents sums the periods between timer starts and stops. A
-// recording that ends with the timer running is closed at its last point.
+// recording that ends with the timer running is closed at its end (lastPoint:
+// the last point, or the stop that closes it, see recordingBounds).
 func timerFromEvents(ev []TimerEvent, firstPoint, lastPoint time.Time) float64 {
 	var total time.Duration
 	var startedAt time.Time
 	running := false
+	if len(ev) > 0 && !ev[0].Start && !firstPoint.IsZero() && ev[0].Time.After(firstPoint) {
+		// A first event that is a stop: the timer was already running when
+		// the recording began (a multisport session continuing the previous
+		// session's timer, or a start event the device did not write).
+		running, startedAt = true, firstPoint
+	}
 	for _, e := range ev {
 		switch {
 		case e.Start && !running:
@@ -213,12 +279,7 @@ func (s *series) markPausesFromGaps() {
 	if n < 2 {
 		return
 	}
-	intervals := make([]float64, 0, n-1)
-	for i := 1; i < n; i++ {
-		intervals = append(intervals, s.t[i]-s.t[i-1])
-	}
-	slices.Sort(intervals)
-	gap := math.Max(pauseGapMinS, pauseGapMedianFactor*intervals[len(intervals)/2])
+	gap := math.Max(pauseGapMinS, pauseGapMedianFactor*s.medianIntervalS)
 	for i := 1; i < n; i++ {
 		d := s.t[i] - s.t[i-1]
 		if d > gap {
