@@ -55,6 +55,19 @@ type fitCollector struct {
 
 	positionsAtNullIsland int
 	recordsWithoutTime    int
+
+	// Heart rate from hr messages (see onHR): samples in time order, and the
+	// anchor that maps the messages' event timestamps to UTC.
+	hrSamples         []hrSample
+	hrAnchorSet       bool
+	hrAnchorUnix      float64 // UTC seconds of the anchor
+	hrAnchorEventTime float64 // event_timestamp at the anchor, s
+}
+
+// hrSample is one heart-rate reading from a FIT hr message.
+type hrSample struct {
+	unix float64 // UTC seconds
+	bpm  float64
 }
 
 // abortingReader ends the input early once the collector hit a limit, since
@@ -181,6 +194,8 @@ func (c *fitCollector) OnMesg(m proto.Message) {
 		c.onLap(&m)
 	case mesgnum.Session:
 		c.onSession(&m)
+	case mesgnum.Hr:
+		c.onHR(&m)
 	case mesgnum.Length:
 		if v, ok := fitUint(&m, fieldnum.LengthLengthType); ok && v == uint64(typedef.LengthTypeActive) {
 			if t, ok := fitTimeField(&m, fieldnum.LengthStartTime); ok {
@@ -364,6 +379,84 @@ func (c *fitCollector) onEvent(m *proto.Message) {
 	}
 }
 
+// onHR reads an hr message. Garmin watches swimming with a chest strap
+// (HRM-Swim, HRM-Tri) do not put heart rate in records: the strap stores it
+// while under water and sends it at the end, and the watch writes it as hr
+// messages: filtered_bpm values with event_timestamp times, in seconds of a
+// device clock. The first hr message with a timestamp anchors that clock to
+// UTC (its timestamp plus fractional_timestamp is its first event
+// timestamp), as the FIT SDK's HR-to-record plugin does.
+func (c *fitCollector) onHR(m *proto.Message) {
+	bpmField := m.FieldByNum(fieldnum.HrFilteredBpm)
+	evField := m.FieldByNum(fieldnum.HrEventTimestamp)
+	if bpmField == nil || evField == nil || bpmField.Value.Type() != proto.TypeSliceUint8 || evField.Value.Type() != proto.TypeSliceUint32 {
+		return
+	}
+	bpm, ev := bpmField.Value.SliceUint8(), evField.Value.SliceUint32()
+	if len(ev) == 0 {
+		return
+	}
+	if t, ok := fitUint(m, fieldnum.HrTimestamp); ok && !c.hrAnchorSet {
+		c.hrAnchorSet = true
+		c.hrAnchorUnix = float64(t) + fitEpoch
+		if frac := fitFloat(m, fieldnum.HrFractionalTimestamp); Has(frac) {
+			c.hrAnchorUnix += frac
+		}
+		c.hrAnchorEventTime = float64(ev[0]) / 1024
+	}
+	if !c.hrAnchorSet {
+		return
+	}
+	for i := range min(len(bpm), len(ev)) {
+		if bpm[i] == 0 || bpm[i] == 0xFF {
+			continue
+		}
+		if len(c.hrSamples) >= c.maxPoints {
+			c.tooMany = true
+			return
+		}
+		t := c.hrAnchorUnix + float64(ev[i])/1024 - c.hrAnchorEventTime
+		c.hrSamples = append(c.hrSamples, hrSample{unix: t, bpm: float64(bpm[i])})
+	}
+}
+
+// mergeHRSamples gives the records without heart rate the hr messages'
+// readings: the mean of the samples since the previous record (each record
+// stands for the interval before it), or the latest sample of the last
+// hrSampleHoldS seconds when none falls in that interval.
+func mergeHRSamples(points []Point, samples []hrSample) {
+	const hrSampleHoldS = 5.0
+	if len(samples) == 0 {
+		return
+	}
+	sort.SliceStable(samples, func(i, j int) bool { return samples[i].unix < samples[j].unix })
+	k := 0
+	prev := math.Inf(-1)
+	for i := range points {
+		t := float64(points[i].Time.Unix())
+		if Has(points[i].HeartRate) || t <= prev {
+			prev = max(prev, t)
+			continue
+		}
+		for k < len(samples) && samples[k].unix <= prev {
+			k++
+		}
+		sum, n := 0.0, 0
+		j := k
+		for ; j < len(samples) && samples[j].unix <= t; j++ {
+			sum += samples[j].bpm
+			n++
+		}
+		switch {
+		case n > 0:
+			points[i].HeartRate = sum / float64(n)
+		case k > 0 && t-samples[k-1].unix <= hrSampleHoldS:
+			points[i].HeartRate = samples[k-1].bpm
+		}
+		prev = t
+	}
+}
+
 func (c *fitCollector) onLap(m *proto.Message) {
 	start, ok := fitTimeField(m, fieldnum.LapStartTime)
 	if !ok {
@@ -424,6 +517,7 @@ func (c *fitCollector) onSession(m *proto.Message) {
 // build turns the collected messages into a Recording: one per session, and a
 // multisport parent when there are several.
 func (c *fitCollector) build() *Recording {
+	mergeHRSamples(c.points, c.hrSamples)
 	sessions := c.sessions
 	if len(sessions) == 0 {
 		// No session message (truncated file, some apps): one session over all records.
