@@ -55,6 +55,10 @@ const (
 // convert back to float64 exactly.
 const maxQuant = 1 << 53
 
+// slop is how far beyond ±maxQuant a value may round and be clamped back:
+// at 2^53 the float product v*scale is only exact to a few units.
+const slop = 16
+
 // scalar is one float64 column of Streams with its id and unit.
 type scalar struct {
 	id    byte
@@ -241,9 +245,12 @@ func (e *encoder) series(vals []float64, scale float64) error {
 				present, run = true, 0
 			}
 			x := math.Round(v * scale)
-			if !(x >= -maxQuant && x <= maxQuant) { // also catches ±Inf
+			if !(x >= -maxQuant-slop && x <= maxQuant+slop) { // also catches ±Inf
 				return fmt.Errorf("sample %d: %v is out of range", i, v)
 			}
+			// A value decoded from the bound can come back a unit or two
+			// beyond it through float rounding; it must still encode.
+			x = math.Max(-maxQuant, math.Min(maxQuant, x))
 			q = append(q, int64(x))
 		}
 		run++

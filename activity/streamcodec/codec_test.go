@@ -388,3 +388,30 @@ func TestConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRangeBound checks both sides of the ±2^53-unit bound: values at the
+// bound survive a round trip (and re-encode after decoding, despite float
+// rounding), values clearly beyond are rejected.
+func TestRangeBound(t *testing.T) {
+	for _, c := range scalars {
+		edge := maxQuant / c.scale
+		s := &activity.Streams{}
+		*c.col(s) = []float64{edge, -edge, edge}
+		b, err := Encode(s)
+		if err != nil {
+			t.Fatalf("%s at the bound: %v", c.name, err)
+		}
+		got, err := Decode(b)
+		if err != nil {
+			t.Fatalf("%s at the bound: %v", c.name, err)
+		}
+		checkEqual(t, c.name, s, got)
+		if _, err := Encode(got); err != nil {
+			t.Fatalf("%s: decoded bound does not re-encode: %v", c.name, err)
+		}
+		*c.col(s) = []float64{2 * edge}
+		if _, err := Encode(s); err == nil {
+			t.Fatalf("%s: twice the bound encoded", c.name)
+		}
+	}
+}

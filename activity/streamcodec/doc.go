@@ -26,7 +26,8 @@
 //	distance   1 cm          0.5 cm       FIT is 1 cm
 //
 // A quantized value must lie within ±2^53 units (far beyond any real
-// value: 2^53 ms is 285,000 years); Encode rejects larger values and ±Inf.
+// value: 2^53 ms is 285,000 years); Encode rejects larger values and ±Inf
+// (but clamps the few units of float rounding at the bound itself).
 //
 // # Byte layout (format version 1)
 //

@@ -54,3 +54,12 @@ func checkSeries(t *testing.T, name string, want, got []float64, scale float64) 
 		}
 	}
 }
+
+// longest is the length of the longest column (shortest's counterpart).
+func longest(s *activity.Streams) int {
+	n := len(s.LatLng)
+	for _, c := range scalars {
+		n = max(n, len(*c.col(s)))
+	}
+	return n
+}
