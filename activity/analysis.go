@@ -16,8 +16,10 @@ type Analysis struct {
 	Virtual        bool      `json:"virtual"`
 	StartTime      time.Time `json:"start_time"`
 	EndTime        time.Time `json:"end_time"`
-	LocalStartTime string    `json:"local_start_time,omitempty"` // RFC 3339 with the athlete's offset, when the file gives it
-	UTCOffsetS     *int      `json:"utc_offset_s,omitempty"`
+	LocalStartTime string    `json:"local_start_time,omitempty"` // RFC 3339 with the athlete's UTC offset at the start, when known
+	UTCOffsetS     *int      `json:"utc_offset_s,omitempty"`     // from the file (FIT), else from TimeZone at the start
+	TimeZone       string    `json:"time_zone,omitempty"`        // IANA name, from the start position or the athlete's profile
+	TimeZoneSource string    `json:"time_zone_source,omitempty"` // "position" or "athlete" (TimeZoneFrom...)
 	ElapsedS       float64   `json:"elapsed_s"`
 	TimerS         float64   `json:"timer_s"`  // elapsed minus pauses (timer stops, auto-pause, recording gaps)
 	MovingS        float64   `json:"moving_s"` // timer time while actually moving
@@ -245,12 +247,6 @@ func analyze(rec *Recording, ath Athlete, next time.Time) *Analysis {
 		a.Sources["avg_speed_mps"] = "device"
 	}
 	a.EndTime = a.StartTime.Add(time.Duration(a.ElapsedS * float64(time.Second)))
-	if rec.HasLocalOffset {
-		off := rec.LocalOffsetS
-		a.UTCOffsetS = &off
-		a.LocalStartTime = a.StartTime.In(time.FixedZone("", off)).Format(time.RFC3339)
-	}
-
 	// Heart rate zones and load, cadence, power.
 	a.Metrics.HeartRate = heartRateZones(rec.Points, s, athlete)
 	a.Metrics.TrainingLoad = trainingLoad(rec.Points, s, athlete)
@@ -280,6 +276,18 @@ func analyze(rec *Recording, ath Athlete, next time.Time) *Analysis {
 
 	route := buildRoute(rec.Points)
 	a.Polyline, a.BBox, a.StartLatLng, a.EndLatLng = route.polyline, route.bbox, route.start, route.end
+	// A virtual activity's positions are in a game world (Zwift's Watopia
+	// lies in the Pacific): they say nothing of where the athlete was.
+	startPos := a.StartLatLng
+	if info.Virtual {
+		startPos = nil
+	}
+	if lt := resolveLocalTime(rec, a.StartTime, startPos, ath.TimeZone); lt.hasOffset {
+		off := lt.offsetS
+		a.UTCOffsetS = &off
+		a.LocalStartTime = a.StartTime.In(time.FixedZone("", off)).Format(time.RFC3339)
+		a.TimeZone, a.TimeZoneSource = lt.zone, lt.source
+	}
 	a.Streams = buildStreams(rec.Points, s, a.Metrics.Cadence)
 	if len(a.Sources) == 0 {
 		a.Sources = nil
@@ -348,6 +356,7 @@ func analyzeMultisport(rec *Recording, ath Athlete) *Analysis {
 		a.ElapsedS = a.EndTime.Sub(a.StartTime).Seconds()
 		a.FromPoints.ElapsedS = a.ElapsedS
 		a.UTCOffsetS, a.LocalStartTime = first.UTCOffsetS, first.LocalStartTime
+		a.TimeZone, a.TimeZoneSource = first.TimeZone, first.TimeZoneSource
 	}
 	if hrTime > 0 {
 		a.AvgHR = hrWeighted / hrTime

@@ -13,6 +13,9 @@ type Athlete struct {
 	BirthDate time.Time `json:"birth_date,omitempty"` // age is taken at the activity's start
 	Age       int       `json:"age,omitempty"`        // used when BirthDate is zero; default 35
 	Sex       string    `json:"sex,omitempty"`        // "male", "female"; otherwise formulas average both
+	// TimeZone is the athlete's profile zone (IANA name, e.g. "Europe/Paris"):
+	// the activity's zone when the file has no position to look it up from.
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
 // Defaults applied to a zero Athlete field.

@@ -144,13 +144,6 @@ func hasStart(ev []TimerEvent) bool {
 	return false
 }
 
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
 func maxTime(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b
