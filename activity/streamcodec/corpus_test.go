@@ -1,6 +1,7 @@
 package streamcodec
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -88,9 +89,12 @@ func loadCorpus(tb testing.TB) []corpusStreams {
 }
 
 // TestCorpusRoundTrip encodes every corpus activity, checks the decoded
-// streams against the originals, and logs the size per point.
+// streams against the originals, and logs the size per point (the figures
+// of docs/benchmarks.md: go test -run TestCorpusRoundTrip -v).
 func TestCorpusRoundTrip(t *testing.T) {
 	var bytes, points int
+	minBPP, maxBPP := math.Inf(1), 0.0
+	var minName, maxName string
 	for _, c := range loadCorpus(t) {
 		b, err := Encode(c.streams)
 		if err != nil {
@@ -104,7 +108,15 @@ func TestCorpusRoundTrip(t *testing.T) {
 		n := len(c.streams.Time)
 		bytes += len(b)
 		points += n
-		t.Logf("%-50s %7d points %8d bytes %6.2f B/point", c.name, n, len(b), float64(len(b))/float64(n))
+		bpp := float64(len(b)) / float64(n)
+		if bpp < minBPP {
+			minBPP, minName = bpp, c.name
+		}
+		if bpp > maxBPP {
+			maxBPP, maxName = bpp, c.name
+		}
+		t.Logf("%-50s %7d points %8d bytes %6.2f B/point", c.name, n, len(b), bpp)
 	}
-	t.Logf("total: %d points, %d bytes, %.2f B/point", points, bytes, float64(bytes)/float64(points))
+	t.Logf("total: %d points, %d bytes, %.2f B/point; per file min %.2f (%s), max %.2f (%s)",
+		points, bytes, float64(bytes)/float64(points), minBPP, minName, maxBPP, maxName)
 }
