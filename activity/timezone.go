@@ -36,6 +36,9 @@ const (
 // should not pay at start-up.
 var zoneFinder = sync.OnceValues(func() (tzf.F, error) { return tzf.NewDefaultFinder() })
 
+// lookupZone is zoneAt; the fuzz tests replace it (see warmUp).
+var lookupZone = zoneAt
+
 // zoneAt returns the IANA zone at a position, "" when unknown.
 func zoneAt(lat, lon float64) string {
 	f, err := zoneFinder()
@@ -82,7 +85,7 @@ func resolveLocalTime(rec *Recording, start time.Time, startLatLng []float64, at
 		lt.offsetS, lt.hasOffset = rec.LocalOffsetS, true
 	}
 	if len(startLatLng) == 2 {
-		if z := zoneAt(startLatLng[0], startLatLng[1]); loadZone(z) != nil {
+		if z := lookupZone(startLatLng[0], startLatLng[1]); loadZone(z) != nil {
 			lt.zone, lt.source = z, TimeZoneFromPosition
 		}
 	}
