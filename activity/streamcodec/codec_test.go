@@ -128,7 +128,7 @@ func TestEncodeErrors(t *testing.T) {
 // jumps up to the edge of each column's range.
 func TestRoundTripProperty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for iter := range 2000 {
+	for iter := range 1000 {
 		s := randomStreams(rng)
 		b, err := Encode(s)
 		if err != nil {

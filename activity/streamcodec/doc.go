@@ -4,7 +4,7 @@
 // adapters keep the blob per activity and the API decodes it to serve the
 // requested stream types (Select), optionally downsampled (Downsample).
 //
-// On the corpus this costs 4.75 bytes per point (see "Stream storage"
+// On the corpus this costs about 4.8 bytes per point (see "Stream storage"
 // in docs/benchmarks.md), against about 108 bytes per point for one
 // PostgreSQL row per point.
 //
@@ -47,7 +47,7 @@
 //	         longitudes)
 //
 // Each column is its own zstd frame rather than all sharing one because
-// zstd's entropy tables then fit each column (4.75 against 4.97 B/point on
+// zstd's entropy tables then fit each column (4.76 against 4.97 B/point on
 // the corpus), and because DecodeTypes can then decompress only the
 // requested columns. n sits in the header so that Decode can bound every
 // frame's size from it before decompressing anything.
