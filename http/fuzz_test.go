@@ -41,7 +41,7 @@ func newAPI(t testing.TB) http.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	accounts := account.New(db, signer, account.Config{}, log, time.Now)
 	reg := prometheus.NewRegistry()
-	return stridehttp.New(stridehttp.Config{}, accounts, db.Ping, reg, reg, log).Handler()
+	return stridehttp.New(stridehttp.Config{}, stridehttp.Services{Accounts: accounts, Ready: db.Ping}, reg, reg, log).Handler()
 }
 
 // FuzzAuthRequests throws arbitrary bodies at the public auth endpoints: no

@@ -38,7 +38,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		}
 	}
 	reg := prometheus.NewRegistry()
-	s := New(Config{MetricsOnMainAddr: true}, nil, nil, reg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(Config{MetricsOnMainAddr: true}, Services{}, reg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	routes := s.Routes()
 	for _, r := range routes {
 		if !slices.Contains(documented, r) {

@@ -49,23 +49,42 @@ type Config struct {
 	MetricsOnMainAddr bool
 	// Version is reported by /healthz.
 	Version string
+	// MaxUploadBytes caps an upload body (before decompression).
+	MaxUploadBytes int64
+}
+
+// Services are what the API serves.
+type Services struct {
+	Accounts   Accounts
+	Uploads    Uploads
+	Activities ActivityQueries
+	// Ready reports whether the server's dependencies answer.
+	Ready func(ctx context.Context) error
 }
 
 // Server routes requests to the services.
 type Server struct {
-	cfg      Config
-	accounts Accounts
-	ready    func(ctx context.Context) error
-	log      *slog.Logger
-	metrics  *metrics
-	mux      *http.ServeMux
-	patterns []string
+	cfg        Config
+	accounts   Accounts
+	uploads    Uploads
+	activities ActivityQueries
+	ready      func(ctx context.Context) error
+	log        *slog.Logger
+	metrics    *metrics
+	mux        *http.ServeMux
+	patterns   []string
 }
 
-// New builds the API. ready reports whether the server's dependencies
-// answer; reg receives the HTTP metrics.
-func New(cfg Config, accounts Accounts, ready func(ctx context.Context) error, reg prometheus.Registerer, gatherer prometheus.Gatherer, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, accounts: accounts, ready: ready, log: log, metrics: newMetrics(reg, gatherer), mux: http.NewServeMux()}
+// DefaultMaxUploadBytes is the default cap on an upload body.
+const DefaultMaxUploadBytes = 32 << 20
+
+// New builds the API; reg receives the HTTP metrics.
+func New(cfg Config, svc Services, reg prometheus.Registerer, gatherer prometheus.Gatherer, log *slog.Logger) *Server {
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	s := &Server{cfg: cfg, accounts: svc.Accounts, uploads: svc.Uploads, activities: svc.Activities, ready: svc.Ready,
+		log: log, metrics: newMetrics(reg, gatherer), mux: http.NewServeMux()}
 	s.routes()
 	return s
 }
@@ -94,6 +113,12 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/admin/users", s.authed(s.handleAdminListUsers))
 	s.route("PATCH /api/v1/admin/users/{id}", s.authed(s.handleAdminPatchUser))
 	s.route("POST /api/v1/admin/invites", s.authed(s.handleAdminCreateInvite))
+
+	s.route("POST /api/v1/activities", s.authed(s.handleUpload))
+	s.route("GET /api/v1/uploads/{id}", s.authed(s.handleUploadStatus))
+	s.route("GET /api/v1/activities/{id}", s.authed(s.handleActivity))
+	s.route("GET /api/v1/activities/{id}/streams", s.authed(s.handleStreams))
+	s.route("GET /api/v1/users/{id}/activities", s.authed(s.handleUserActivities))
 }
 
 // route registers a handler and records its pattern for logs and metrics.
@@ -113,6 +138,16 @@ func (s *Server) Routes() []string { return append([]string(nil), s.patterns...)
 // Handler returns the API with its middleware.
 func (s *Server) Handler() http.Handler {
 	return s.observe(s.cors(s.mux))
+}
+
+// OperationsHandler serves only health, readiness and metrics, for a
+// worker process that takes no API traffic.
+func (s *Server) OperationsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	return s.observe(mux)
 }
 
 // MetricsHandler serves /metrics, for a separate metrics address.

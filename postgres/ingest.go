@@ -222,8 +222,8 @@ func (db *DB) completeUpload(ctx context.Context, uploadID string, c store.Compl
 		a := c.Activity
 		var dup string
 		err = tx.QueryRow(ctx, `SELECT id FROM activities WHERE user_id = $1 AND parent_id IS NULL
-			AND (content_hash = $2 OR (external_id <> '' AND external_id = $3) OR (sport = $4 AND start_time = $5)) LIMIT 1`,
-			a.UserID, a.ContentHash, a.ExternalID, a.Sport, a.StartTime).Scan(&dup)
+			AND (content_hash = $2 OR (external_id <> '' AND external_id = $3) OR start_time = $4) LIMIT 1`,
+			a.UserID, a.ContentHash, a.ExternalID, a.StartTime).Scan(&dup)
 		switch {
 		case err == nil:
 			status, activityID = stride.UploadDuplicate, dup

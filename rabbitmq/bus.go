@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -871,10 +872,11 @@ func (b *Bus) Close() error {
 	return nil
 }
 
-// teardown deletes the prefix's exchanges and the queues of the groups this
-// Bus declared, on a connection of its own (the Bus may be closed). Tests
-// use it to leave the shared broker clean.
-func (b *Bus) teardown(ctx context.Context) error {
+// Teardown deletes the prefix's exchanges and the queues of the groups this
+// Bus declared or was told about (Options.Groups), on a connection of its
+// own (the Bus may be closed), with every event still in them. Tests use it
+// to leave the shared broker clean.
+func (b *Bus) Teardown(ctx context.Context) error {
 	conn, err := amqp.Dial(b.url)
 	if err != nil {
 		return err
@@ -886,6 +888,11 @@ func (b *Bus) teardown(ctx context.Context) error {
 		groups = append(groups, g)
 	}
 	b.mu.Unlock()
+	for _, g := range b.opts.Groups {
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
 	var errs []error
 	del := func(f func(ch *amqp.Channel) error) {
 		if ctx.Err() != nil {

@@ -55,7 +55,7 @@ func newTestBus(t testing.TB, u, prefix string) *Bus {
 		_ = b.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := b.teardown(ctx); err != nil {
+		if err := b.Teardown(ctx); err != nil {
 			t.Errorf("teardown %s: %v", prefix, err)
 		}
 	})
@@ -83,7 +83,7 @@ func TestStatsOfUndeclaredGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = b.Close(); _ = b.teardown(context.Background()) })
+	t.Cleanup(func() { _ = b.Close(); _ = b.Teardown(context.Background()) })
 	st, err := b.Stats(ctx)
 	if err != nil {
 		t.Fatalf("stats: %v", err)

@@ -198,8 +198,8 @@ func (db *DB) CompleteUpload(ctx context.Context, uploadID string, c store.Compl
 		a := c.Activity
 		var dup string
 		err = tx.QueryRowContext(ctx, `SELECT id FROM activities WHERE user_id = ? AND parent_id IS NULL
-			AND (content_hash = ? OR (external_id <> '' AND external_id = ?) OR (sport = ? AND start_time = ?)) LIMIT 1`,
-			a.UserID, a.ContentHash, a.ExternalID, a.Sport, micros(a.StartTime)).Scan(&dup)
+			AND (content_hash = ? OR (external_id <> '' AND external_id = ?) OR start_time = ?) LIMIT 1`,
+			a.UserID, a.ContentHash, a.ExternalID, micros(a.StartTime)).Scan(&dup)
 		switch {
 		case err == nil:
 			status, activityID = stride.UploadDuplicate, dup

@@ -70,8 +70,9 @@ type Ingest interface {
 	FailUpload(ctx context.Context, id string, p stride.UploadProblem, now time.Time) error
 	// CompleteUpload stores the activity and streams, marks the upload done
 	// and writes the event, in one transaction; or, when the user already
-	// has this workout (same content hash, external id, or sport and start
-	// time), marks the upload duplicate of that activity and writes nothing
+	// has this workout (same content hash, external id, or start time to
+	// the second: one athlete cannot start two workouts in the same second,
+	// so that is the same workout from another format or device), marks the upload duplicate of that activity and writes nothing
 	// else. It returns the final status and the activity id. A finished
 	// upload is left alone and its outcome returned.
 	CompleteUpload(ctx context.Context, uploadID string, c Completion, now time.Time) (status, activityID string, err error)

@@ -53,6 +53,17 @@ func (s *settings) bool(name string, def bool, text string) *bool {
 	return s.fs.Bool(name, def, s.help(name, text))
 }
 
+func (s *settings) int64(name string, def int64, text string) *int64 {
+	if v := s.getenv(envName(name)); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("%s=%q: not an integer", envName(name), v))
+		}
+		def = n
+	}
+	return s.fs.Int64(name, def, s.help(name, text))
+}
+
 func (s *settings) duration(name string, def time.Duration, text string) *time.Duration {
 	if v := s.getenv(envName(name)); v != "" {
 		d, err := time.ParseDuration(v)

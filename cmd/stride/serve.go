@@ -23,8 +23,10 @@ import (
 	"github.com/stridehq/stride/account"
 	"github.com/stridehq/stride/auth"
 	stridehttp "github.com/stridehq/stride/http"
+	"github.com/stridehq/stride/ingest"
 	"github.com/stridehq/stride/internal/logctx"
 	"github.com/stridehq/stride/postgres"
+	"github.com/stridehq/stride/query"
 	"github.com/stridehq/stride/sqlite"
 	"github.com/stridehq/stride/store"
 )
@@ -171,6 +173,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		adminEmail      = s.string("bootstrap-admin-email", "", "create this administrator at start-up if no account has this email")
 		adminPassword   = s.string("bootstrap-admin-password", "", "password of the bootstrap administrator")
 		shutdownTimeout = s.duration("shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
+		busURL          = s.string("bus-url", "", "event bus: nats://host:4222 or amqp://user:pass@host:5672/; empty runs NATS JetStream embedded in DATA_DIR/nats")
+		busPrefix       = s.string("bus-prefix", "stride", "namespace of the streams, exchanges and queues on the bus")
+		maxUpload       = s.int64("max-upload-bytes", stridehttp.DefaultMaxUploadBytes, "largest accepted upload body, before decompression")
 	)
 	if err := s.parse(args); err != nil {
 		if errors.Is(err, errHelp) {
@@ -187,10 +192,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	case "api", "worker":
 		// Split roles only make sense when several processes share the
 		// state, which the embedded adapters cannot do.
-		return fmt.Errorf("--role %s needs networked adapters: PostgreSQL (STRIDE_DATABASE_URL) and an external bus (STRIDE_BUS_URL); "+
-			"this version has no bus yet, so run --role all", *role)
+		if st.embedded() || *busURL == "" {
+			return fmt.Errorf("--role %s needs networked adapters: PostgreSQL (STRIDE_DATABASE_URL) and an external bus (STRIDE_BUS_URL); "+
+				"with embedded ones run --role all", *role)
+		}
 	default:
 		return fmt.Errorf("--role %q: use all, api or worker", *role)
+	}
+	if *maxUpload < 1024 {
+		return fmt.Errorf("--max-upload-bytes %d: at least 1024", *maxUpload)
 	}
 	switch *registration {
 	case account.RegistrationOpen, account.RegistrationInvite, account.RegistrationClosed:
@@ -233,17 +243,36 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	eventBus, err := openBus(ctx, *busURL, *st.dataDir, *busPrefix, log)
+	if err != nil {
+		return err
+	}
+	defer eventBus.close(log)
+	source := "stride/" + *role
+	uploads := ingest.New(db, log, time.Now, source)
+	worker := ingest.NewWorker(db, log, time.Now, source)
+	// Declaring the worker's group before accepting anything keeps events
+	// published before the first worker ever ran.
+	if err := eventBus.Declare(ctx, worker.ConsumerConfig()); err != nil {
+		return fmt.Errorf("declare worker group: %w", err)
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := stridehttp.New(stridehttp.Config{
 		CORSOrigins: splitList(*corsOrigins), TrustedProxies: proxies, MetricsOnMainAddr: *metricsAddr == "", Version: version,
-	}, accounts, db.Ping, reg, reg, log)
+		MaxUploadBytes: *maxUpload,
+	}, stridehttp.Services{Accounts: accounts, Uploads: uploads, Activities: query.New(db), Ready: db.Ping}, reg, reg, log)
 
+	handler := api.Handler()
+	if *role == "worker" {
+		handler = api.OperationsHandler()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	servers := []*http.Server{newHTTPServer(api.Handler(), log)}
+	servers := []*http.Server{newHTTPServer(handler, log)}
 	listeners := []net.Listener{ln}
 	if *metricsAddr != "" {
 		mln, err := net.Listen("tcp", *metricsAddr)
@@ -256,9 +285,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "stride: metrics on http://%s/metrics\n", mln.Addr())
 	}
 
+	// Background work runs on a context of its own, cancelled only after
+	// the HTTP servers have drained, so no accepted request loses its relay.
 	var wg sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	wg.Go(func() { purgeSessionsPeriodically(bgCtx, accounts, log) })
+	defer stopBackground()
+	if *role != "worker" {
+		wg.Go(func() { purgeSessionsPeriodically(bgCtx, accounts, log) })
+		wg.Go(func() { ingest.NewRelay(db, eventBus, uploads.Wake(), log).Run(bgCtx) })
+		wg.Go(func() { ingest.NewSweeper(db, eventBus, log, time.Now, source).Run(bgCtx) })
+	}
+	if *role != "api" {
+		wg.Go(func() {
+			if err := eventBus.Consume(bgCtx, worker.ConsumerConfig(), worker.Handle); err != nil && bgCtx.Err() == nil {
+				log.Error("worker stopped consuming", "err", err)
+			}
+		})
+	}
 
 	serveErr := make(chan error, len(servers))
 	for i, srv := range servers {
@@ -269,7 +312,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}()
 	}
 	log.Info("stride started", "version", version, "addr", ln.Addr().String(), "role", *role,
-		"store", map[bool]string{true: "sqlite", false: "postgres"}[st.embedded()], "data_dir", *st.dataDir)
+		"store", map[bool]string{true: "sqlite", false: "postgres"}[st.embedded()], "bus", busKind(*busURL), "data_dir", *st.dataDir)
 	fmt.Fprintf(stdout, "stride: listening on http://%s\n", ln.Addr())
 
 	var runErr error
@@ -280,7 +323,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Error("server failed", "err", runErr)
 	}
 	// Order matters: stop taking requests and let in-flight ones finish,
-	// then stop background work, and only then close the store they use.
+	// then stop background work (the consumers finish their handlers), and
+	// only then close the bus and the store they use (deferred above).
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
 	defer cancel()
 	for _, srv := range servers {

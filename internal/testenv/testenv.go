@@ -12,8 +12,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +98,65 @@ func redact(raw string) string {
 // key prefixes on shared servers.
 func Name(prefix string) string {
 	return fmt.Sprintf("%s_%s", prefix, randomHex(5))
+}
+
+// NATSURL is the external NATS the tests use: STRIDE_TEST_NATS_URL, or the
+// machine's on 127.0.0.1:4222.
+func NATSURL() string {
+	if u := os.Getenv("STRIDE_TEST_NATS_URL"); u != "" {
+		return u
+	}
+	return "nats://127.0.0.1:4222"
+}
+
+// AMQPURL is the RabbitMQ the tests use: STRIDE_TEST_AMQP_URL, or the
+// machine's on 127.0.0.1:5672.
+func AMQPURL() string {
+	if u := os.Getenv("STRIDE_TEST_AMQP_URL"); u != "" {
+		return u
+	}
+	return "amqp://guest:guest@127.0.0.1:5672/"
+}
+
+// Reachable fails or skips t (see Unavailable) when nothing listens at the
+// URL's host.
+func Reachable(t testing.TB, what, rawURL string) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("%s url: %v", what, err)
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
+	if err != nil {
+		Unavailable(t, what+" at "+u.Host, err)
+	}
+	_ = conn.Close()
+}
+
+// Corpus returns the directory of real device files: STRIDE_CORPUS, or
+// ../shared/corpus beside the repository. Missing, it fails the test in CI
+// and skips it elsewhere.
+func Corpus(t testing.TB) string {
+	t.Helper()
+	if dir := os.Getenv("STRIDE_CORPUS"); dir != "" {
+		return dir
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			corpus := filepath.Join(dir, "..", "shared", "corpus")
+			if _, err := os.Stat(filepath.Join(corpus, "expected.jsonl")); err != nil {
+				Unavailable(t, "the device corpus (../shared/corpus)", err)
+			}
+			return corpus
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
 }

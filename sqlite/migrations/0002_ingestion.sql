@@ -84,12 +84,14 @@ CREATE TABLE activities (
     updated_at    INTEGER NOT NULL
 ) STRICT;
 -- A user's history, newest first; and the three ways to recognise a workout
--- uploaded twice, enforced so that concurrent workers cannot both insert it.
+-- uploaded twice (same bytes, same device id, or the same start second in
+-- any format or from a second device), enforced so that concurrent workers
+-- cannot both insert it.
 CREATE INDEX activities_history ON activities (user_id, start_time DESC, id DESC) WHERE parent_id IS NULL;
 CREATE INDEX activities_parent ON activities (parent_id) WHERE parent_id IS NOT NULL;
 CREATE UNIQUE INDEX activities_same_content ON activities (user_id, content_hash) WHERE parent_id IS NULL;
 CREATE UNIQUE INDEX activities_same_external_id ON activities (user_id, external_id) WHERE parent_id IS NULL AND external_id <> '';
-CREATE UNIQUE INDEX activities_same_start ON activities (user_id, sport, start_time) WHERE parent_id IS NULL;
+CREATE UNIQUE INDEX activities_same_start ON activities (user_id, start_time) WHERE parent_id IS NULL;
 
 CREATE TABLE activity_streams (
     activity_id TEXT PRIMARY KEY REFERENCES activities (id) ON DELETE CASCADE,
