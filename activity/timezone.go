@@ -36,6 +36,14 @@ const (
 // should not pay at start-up.
 var zoneFinder = sync.OnceValues(func() (tzf.F, error) { return tzf.NewDefaultFinder() })
 
+// PrepareTimeZones loads the zone boundaries now rather than on the first
+// GPS file analysed, so a worker can pay the second it takes at start-up
+// instead of on an athlete's upload.
+func PrepareTimeZones() error {
+	_, err := zoneFinder()
+	return err
+}
+
 // lookupZone is zoneAt; the fuzz tests replace it (see warmUp).
 var lookupZone = zoneAt
 

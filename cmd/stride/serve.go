@@ -21,6 +21,7 @@ import (
 
 	"github.com/stridehq/stride"
 	"github.com/stridehq/stride/account"
+	"github.com/stridehq/stride/activity"
 	"github.com/stridehq/stride/auth"
 	stridehttp "github.com/stridehq/stride/http"
 	"github.com/stridehq/stride/ingest"
@@ -296,6 +297,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		wg.Go(func() { ingest.NewSweeper(db, eventBus, log, time.Now, source).Run(bgCtx) })
 	}
 	if *role != "api" {
+		wg.Go(func() {
+			if err := activity.PrepareTimeZones(); err != nil {
+				log.Warn("time-zone boundaries unavailable; local times fall back to the athlete's zone", "err", err)
+			}
+		})
 		wg.Go(func() {
 			if err := eventBus.Consume(bgCtx, worker.ConsumerConfig(), worker.Handle); err != nil && bgCtx.Err() == nil {
 				log.Error("worker stopped consuming", "err", err)
