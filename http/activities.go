@@ -28,6 +28,8 @@ import (
 type Uploads interface {
 	Accept(ctx context.Context, in ingest.Upload) (*ingest.Answer, error)
 	Status(ctx context.Context, userID, uploadID string) (*stride.Upload, error)
+	UpdateActivity(ctx context.Context, userID, id string, upd store.ActivityUpdate) (*stride.Activity, error)
+	DeleteActivity(ctx context.Context, userID, id string) error
 }
 
 // ActivityQueries is what the API needs from the read side.

@@ -178,3 +178,68 @@ func (s *Server) handleUserActivities(w http.ResponseWriter, r *http.Request, p 
 	}
 	writeJSON(w, http.StatusOK, newList(items, next))
 }
+
+// ownActivity answers 404 for an activity the caller cannot see and 403 for
+// one they can see but do not own.
+func (s *Server) ownActivity(w http.ResponseWriter, r *http.Request, p *account.Principal) bool {
+	a, err := s.activities.Activity(r.Context(), p.User.ID, r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return false
+	}
+	if a.UserID != p.User.ID || a.ParentID != "" {
+		writeError(w, r, s.log, stride.Errorf(stride.EFORBIDDEN, "Only the athlete who recorded this activity may change it (a multisport leg changes with its parent)."))
+		return false
+	}
+	return true
+}
+
+type activityPatch struct {
+	Name        Optional[string] `json:"name"`
+	Description Optional[string] `json:"description"`
+	Visibility  Optional[string] `json:"visibility"`
+	Sport       Optional[string] `json:"sport"`
+}
+
+func (s *Server) handlePatchActivity(w http.ResponseWriter, r *http.Request, p *account.Principal) {
+	if !s.ownActivity(w, r, p) {
+		return
+	}
+	var req activityPatch
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var v stride.Validation
+	for field, o := range map[string]Optional[string]{"name": req.Name, "visibility": req.Visibility, "sport": req.Sport} {
+		if o.Set && o.Null {
+			v.Add(field, "cannot be null")
+		}
+	}
+	if err := v.Err(); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	upd := store.ActivityUpdate{Name: req.Name.Ptr(), Description: req.Description.Ptr(), Visibility: req.Visibility.Ptr(), Sport: req.Sport.Ptr()}
+	if req.Description.Null {
+		empty := ""
+		upd.Description = &empty
+	}
+	a, err := s.uploads.UpdateActivity(r.Context(), p.User.ID, r.PathValue("id"), upd)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toActivityJSON(a, true))
+}
+
+func (s *Server) handleDeleteActivity(w http.ResponseWriter, r *http.Request, p *account.Principal) {
+	if !s.ownActivity(w, r, p) {
+		return
+	}
+	if err := s.uploads.DeleteActivity(r.Context(), p.User.ID, r.PathValue("id")); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

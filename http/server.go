@@ -117,6 +117,8 @@ func (s *Server) routes() {
 	s.route("POST /api/v1/activities", s.authed(s.handleUpload))
 	s.route("GET /api/v1/uploads/{id}", s.authed(s.handleUploadStatus))
 	s.route("GET /api/v1/activities/{id}", s.authed(s.handleActivity))
+	s.route("PATCH /api/v1/activities/{id}", s.authed(s.handlePatchActivity))
+	s.route("DELETE /api/v1/activities/{id}", s.authed(s.handleDeleteActivity))
 	s.route("GET /api/v1/activities/{id}/streams", s.authed(s.handleStreams))
 	s.route("GET /api/v1/users/{id}/activities", s.authed(s.handleUserActivities))
 }

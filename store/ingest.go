@@ -41,6 +41,14 @@ type ActivityFilter struct {
 	Visibilities []string
 }
 
+// ActivityUpdate holds the fields of a PATCH; nil fields stay.
+type ActivityUpdate struct {
+	Name        *string
+	Description *string
+	Visibility  *string
+	Sport       *string
+}
+
 // Completion is the outcome of processing an upload: the parent activity
 // (with its children, for multisport) and the encoded streams of each.
 type Completion struct {
@@ -93,6 +101,13 @@ type Ingest interface {
 	// ActivityStreams returns an activity's encoded streams, ENOTFOUND if it
 	// has none.
 	ActivityStreams(ctx context.Context, id string) ([]byte, error)
+	// UpdateActivity changes what the owner may edit of a top-level activity
+	// and writes the event, in one transaction. Another user's or a missing
+	// activity is ENOTFOUND.
+	UpdateActivity(ctx context.Context, userID, id string, upd ActivityUpdate, ev OutboxEvent, now time.Time) (*stride.Activity, error)
+	// DeleteActivity deletes a top-level activity with its children and
+	// streams and writes the event, in one transaction.
+	DeleteActivity(ctx context.Context, userID, id string, ev OutboxEvent) error
 	// ListActivities lists a user's top-level activities, newest start first.
 	ListActivities(ctx context.Context, userID string, f ActivityFilter, page stride.Page) ([]stride.Activity, string, error)
 }

@@ -476,4 +476,25 @@ func TestUploadRulesAndVisibility(t *testing.T) {
 	if st.Points != 3 || fmt.Sprint(st.Streams.HeartRate) != "[120 125 130]" || len(st.Streams.LatLng) != 3 || st.Streams.LatLng[0][0] != 48.85 {
 		t.Fatalf("streams: %s", r.Body)
 	}
+
+	// Edits: only the owner; others get 403 if they can see it, else 404.
+	wantProblem(t, c.Do("PATCH", "/api/v1/activities/"+followersOnly, follower.AccessToken, map[string]string{"name": "Mine now"}), 403, "forbidden")
+	wantProblem(t, c.Do("PATCH", "/api/v1/activities/"+private, stranger.AccessToken, map[string]string{"name": "Mine now"}), 404, "not_found")
+	wantProblem(t, c.Do("PATCH", "/api/v1/activities/"+followersOnly, owner.AccessToken, map[string]string{"visibility": "everyone"}), 422, "invalid")
+	wantProblem(t, c.Do("PATCH", "/api/v1/activities/"+followersOnly, owner.AccessToken, []byte(`{"name": null}`)), 422, "invalid")
+	r = c.Do("PATCH", "/api/v1/activities/"+followersOnly, owner.AccessToken, map[string]string{"visibility": "public", "name": "Seine loop", "sport": "ride"})
+	wantStatus(t, r, 200)
+	var edited struct{ Name, Visibility, Sport string }
+	r.JSON(t, &edited)
+	if edited.Name != "Seine loop" || edited.Visibility != "public" || edited.Sport != "cycling" {
+		t.Fatalf("edited: %s", r.Body)
+	}
+	wantStatus(t, c.Do("GET", "/api/v1/activities/"+followersOnly, stranger.AccessToken, nil), 200)
+	wantProblem(t, c.Do("DELETE", "/api/v1/activities/"+public, follower.AccessToken, nil), 403, "forbidden")
+	wantStatus(t, c.Do("DELETE", "/api/v1/activities/"+public, owner.AccessToken, nil), 204)
+	wantProblem(t, c.Do("GET", "/api/v1/activities/"+public, owner.AccessToken, nil), 404, "not_found")
+	wantProblem(t, c.Do("DELETE", "/api/v1/activities/"+public, owner.AccessToken, nil), 404, "not_found")
+	if n := count(owner); n != 2 {
+		t.Errorf("after a delete the owner sees %d activities, want 2", n)
+	}
 }

@@ -23,6 +23,7 @@ var ingestTests = []struct {
 	{"ListActivities", testListActivities},
 	{"StaleUploads", testStaleUploads},
 	{"DeleteUserRemovesActivities", testDeleteUserRemovesActivities},
+	{"UpdateAndDeleteActivity", testUpdateAndDeleteActivity},
 }
 
 func newUpload(userID string, body string, at time.Time) *stride.Upload {
@@ -428,5 +429,63 @@ func testDeleteUserRemovesActivities(t *testing.T, s store.Store) {
 	wantCode(t, err, stride.ENOTFOUND)
 	if pending, _ := s.PendingOutbox(ctx, 10); len(pending) != 0 {
 		t.Fatalf("outbox events of a deleted user remain: %+v", pending)
+	}
+}
+
+func testUpdateAndDeleteActivity(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "edit@example.com", base)
+	other := newUser(t, s, "other-edit@example.com", base)
+	up := newUpload(u.ID, "edit", base)
+	accept(t, s, up)
+	a := newActivity(u.ID, up.ID, base, "edit")
+	leg := newActivity(u.ID, up.ID, base, "")
+	leg.ID, leg.ParentID, leg.ContentHash = a.ID+"-1", a.ID, nil
+	a.Children = []stride.Activity{*leg}
+	complete(t, s, up, a)
+
+	name, vis := "Renamed", stride.VisibilityPrivate
+	got, err := s.UpdateActivity(ctx, u.ID, a.ID, store.ActivityUpdate{Name: &name, Visibility: &vis},
+		outboxEvent("activity.updated", u.ID, base), base.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Renamed" || got.Visibility != vis || got.Sport != "running" || got.Description != "" || !got.UpdatedAt.Equal(base.Add(time.Hour)) {
+		t.Fatalf("updated activity = %+v", got)
+	}
+	if got.Children[0].Visibility != vis {
+		t.Fatalf("a leg kept visibility %s", got.Children[0].Visibility)
+	}
+	_, err = s.UpdateActivity(ctx, other.ID, a.ID, store.ActivityUpdate{Name: &name}, outboxEvent("activity.updated", other.ID, base), base)
+	wantCode(t, err, stride.ENOTFOUND)
+	_, err = s.UpdateActivity(ctx, u.ID, leg.ID, store.ActivityUpdate{Name: &name}, outboxEvent("activity.updated", u.ID, base), base)
+	wantCode(t, err, stride.ENOTFOUND)
+
+	wantCode(t, s.DeleteActivity(ctx, other.ID, a.ID, outboxEvent("activity.deleted", other.ID, base)), stride.ENOTFOUND)
+	if err := s.DeleteActivity(ctx, u.ID, a.ID, outboxEvent("activity.deleted", u.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{a.ID, leg.ID} {
+		_, err := s.Activity(ctx, id)
+		wantCode(t, err, stride.ENOTFOUND)
+		_, err = s.ActivityStreams(ctx, id)
+		wantCode(t, err, stride.ENOTFOUND)
+	}
+	if got, _ := s.Upload(ctx, up.ID); got.ActivityID != "" {
+		t.Fatalf("upload still points at the deleted activity: %+v", got)
+	}
+	// The same workout can be uploaded again once deleted.
+	again := newUpload(u.ID, "edit", base.Add(time.Hour))
+	accept(t, s, again)
+	if status, _ := complete(t, s, again, newActivity(u.ID, again.ID, base, "edit")); status != stride.UploadDone {
+		t.Fatalf("re-upload after delete ended %s", status)
+	}
+	pending, _ := s.PendingOutbox(ctx, 100)
+	var types []string
+	for _, e := range pending {
+		types = append(types, e.Type)
+	}
+	if fmt.Sprint(types) != "[activity.uploaded activity.processed activity.updated activity.deleted activity.uploaded activity.processed]" {
+		t.Fatalf("outbox: %v", types)
 	}
 }
