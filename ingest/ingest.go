@@ -50,6 +50,9 @@ type Service struct {
 
 	mu       sync.Mutex
 	inFlight map[string]bool // user id + idempotency key
+
+	// Metrics, when set, records accepted uploads.
+	Metrics *Metrics
 }
 
 // New returns a Service. source names this process in event envelopes.
@@ -159,6 +162,7 @@ func (s *Service) Accept(ctx context.Context, in Upload) (*Answer, error) {
 	if existing != nil { // another node took the same key first
 		return replay(existing, in.RequestHash)
 	}
+	s.Metrics.uploadAccepted(up.Format)
 	s.notify()
 	return answer, nil
 }

@@ -22,6 +22,8 @@ type Relay struct {
 	// between two looks at the outbox when nothing wakes the relay.
 	Batch int
 	Poll  time.Duration
+	// Metrics, when set, counts relayed events and failures.
+	Metrics *Metrics
 }
 
 // NewRelay returns a relay woken by wake (Service.Wake).
@@ -59,8 +61,12 @@ func (r *Relay) Run(ctx context.Context) {
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	pending, err := r.store.PendingOutbox(ctx, r.Batch)
 	if err != nil || len(pending) == 0 {
+		if err == nil {
+			r.Metrics.relay(0, nil, 0)
+		}
 		return 0, err
 	}
+	oldest := time.Since(pending[0].CreatedAt)
 	events := make([]bus.Event, 0, len(pending))
 	seqs := make([]int64, 0, len(pending))
 	for _, p := range pending {
@@ -76,8 +82,10 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 		seqs = append(seqs, p.Seq)
 	}
 	if err := r.pub.Publish(ctx, events...); err != nil {
+		r.Metrics.relay(0, err, 0)
 		return 0, err
 	}
+	r.Metrics.relay(len(events), nil, oldest)
 	if err := r.store.DeleteOutbox(context.WithoutCancel(ctx), seqs); err != nil {
 		return 0, err
 	}

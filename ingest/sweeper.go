@@ -25,6 +25,8 @@ type Sweeper struct {
 	// is re-published; Every is how often the sweeper looks.
 	After time.Duration
 	Every time.Duration
+	// Metrics, when set, counts re-published uploads.
+	Metrics *Metrics
 }
 
 // NewSweeper returns a sweeper with a two-minute deadline.
@@ -76,5 +78,6 @@ func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
+	s.Metrics.swept(len(stale))
 	return len(stale), nil
 }

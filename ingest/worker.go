@@ -30,6 +30,8 @@ type Worker struct {
 	now    func() time.Time
 	source string
 	limits activity.Limits
+	// Metrics, when set, records processing time and queueing delay.
+	Metrics *Metrics
 }
 
 // NewWorker returns a worker.
@@ -104,6 +106,7 @@ func (w *Worker) Process(ctx context.Context, uploadID string) error {
 			return fmt.Errorf("parse upload %s: %w", up.ID, err)
 		}
 		w.log.InfoContext(ctx, "upload refused", "upload_id", up.ID, "code", ae.Code, "detail", ae.Detail)
+		w.Metrics.uploadFinished(stride.UploadFailed, w.now().Sub(start), start.Sub(up.CreatedAt))
 		return w.store.FailUpload(ctx, up.ID, stride.UploadProblem{Code: ae.Code, Detail: ae.Detail}, w.now().UTC())
 	}
 	analysis := activity.Analyze(rec, athleteOf(user))
@@ -124,6 +127,7 @@ func (w *Worker) Process(ctx context.Context, uploadID string) error {
 	if err != nil {
 		return err
 	}
+	w.Metrics.uploadFinished(status, w.now().Sub(start), start.Sub(up.CreatedAt))
 	w.log.InfoContext(ctx, "upload processed", "upload_id", up.ID, "status", status, "activity_id", activityID,
 		"points", len(rec.Points), "warnings", len(warnings), "duration", w.now().Sub(start).String())
 	return nil
