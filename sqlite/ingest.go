@@ -14,47 +14,71 @@ import (
 	"github.com/stridehq/stride/store"
 )
 
-// AcceptUpload implements store.Ingest.
+// AcceptUpload implements store.Ingest. Concurrent calls share commits: the
+// request runs in its own savepoint of the committer's next transaction, and
+// the call returns after that transaction's commit (see groupcommit.go).
 func (db *DB) AcceptUpload(ctx context.Context, up *stride.Upload, ev store.OutboxEvent, idem *store.IdempotencyRecord) (*store.IdempotencyRecord, error) {
+	opts, err := json.Marshal(up.Options)
+	if err != nil {
+		return nil, fmt.Errorf("encode upload options: %w", err)
+	}
 	var existing *store.IdempotencyRecord
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if idem != nil {
-			rec, err := scanIdempotency(tx.QueryRowContext(ctx, `SELECT `+idemColumns+` FROM idempotency_keys
-				WHERE user_id = ? AND key = ? AND expires_at > ?`, idem.UserID, idem.Key, micros(idem.CreatedAt)))
-			if err == nil {
-				existing = rec
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("load idempotency key: %w", err)
-			}
-			// An expired record with the same key is replaced.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE user_id = ? AND key = ?`, idem.UserID, idem.Key); err != nil {
-				return fmt.Errorf("replace expired idempotency key: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, location, created_at, expires_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, idem.UserID, idem.Key, idem.RequestHash, idem.Status, idem.Body, idem.Location,
-				micros(idem.CreatedAt), micros(idem.ExpiresAt)); err != nil {
-				return fmt.Errorf("store idempotency key: %w", err)
-			}
-		}
-		opts, err := json.Marshal(up.Options)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO uploads (id, user_id, status, format, content_type, filename, content_hash,
-			size_bytes, body, external_id, options, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-			up.ID, up.UserID, up.Status, up.Format, up.ContentType, up.Filename, up.ContentHash, up.SizeBytes, up.Body,
-			up.ExternalID, string(opts), micros(up.CreatedAt), micros(up.UpdatedAt))
-		if isForeignKeyViolation(err) {
-			return notFound("User")
-		}
-		if err != nil {
-			return fmt.Errorf("insert upload %s: %w", up.ID, err)
-		}
-		return insertOutbox(ctx, tx, ev)
+	size := int64(len(up.Body) + len(ev.Payload))
+	err = db.group.do(ctx, size, func(ctx context.Context, b *batchTx) error {
+		var err error
+		existing, err = acceptUpload(ctx, b, up, string(opts), ev, idem)
+		return err
 	})
-	return existing, err
+	if err != nil {
+		return nil, err
+	}
+	return existing, nil
+}
+
+// acceptUpload writes one accepted upload inside its savepoint.
+func acceptUpload(ctx context.Context, b *batchTx, up *stride.Upload, opts string, ev store.OutboxEvent, idem *store.IdempotencyRecord) (*store.IdempotencyRecord, error) {
+	if idem != nil {
+		row, err := b.queryRow(ctx, `SELECT `+idemColumns+` FROM idempotency_keys
+			WHERE user_id = ? AND key = ? AND expires_at > ?`, idem.UserID, idem.Key, micros(idem.CreatedAt))
+		if err != nil {
+			return nil, fmt.Errorf("load idempotency key: %w", err)
+		}
+		rec, err := scanIdempotency(row)
+		if err == nil {
+			// Also when an earlier request of this same batch took the key.
+			return rec, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("load idempotency key: %w", err)
+		}
+		// An expired record with the same key is replaced.
+		if _, err := b.exec(ctx, `DELETE FROM idempotency_keys WHERE user_id = ? AND key = ?`, idem.UserID, idem.Key); err != nil {
+			return nil, fmt.Errorf("replace expired idempotency key: %w", err)
+		}
+		if _, err := b.exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, location, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, idem.UserID, idem.Key, idem.RequestHash, idem.Status, idem.Body, idem.Location,
+			micros(idem.CreatedAt), micros(idem.ExpiresAt)); err != nil {
+			if isForeignKeyViolation(err) {
+				return nil, notFound("User")
+			}
+			return nil, fmt.Errorf("store idempotency key: %w", err)
+		}
+	}
+	_, err := b.exec(ctx, `INSERT INTO uploads (id, user_id, status, format, content_type, filename, content_hash,
+		size_bytes, body, external_id, options, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+		up.ID, up.UserID, up.Status, up.Format, up.ContentType, up.Filename, up.ContentHash, up.SizeBytes, up.Body,
+		up.ExternalID, opts, micros(up.CreatedAt), micros(up.UpdatedAt))
+	if isForeignKeyViolation(err) {
+		return nil, notFound("User")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert upload %s: %w", up.ID, err)
+	}
+	if _, err := b.exec(ctx, `INSERT INTO outbox (event_id, type, key, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
+		ev.ID, ev.Type, ev.Key, ev.Payload, micros(ev.CreatedAt)); err != nil {
+		return nil, fmt.Errorf("insert outbox event %s: %w", ev.ID, err)
+	}
+	return nil, nil
 }
 
 func insertOutbox(ctx context.Context, tx *sql.Tx, ev store.OutboxEvent) error {

@@ -35,6 +35,13 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
+	// group batches upload acceptances into shared commits on write.
+	group *committer
+}
+
+// Options tune an opened database; the zero value is the default.
+type Options struct {
+	GroupCommit GroupCommitOptions
 }
 
 var _ store.Store = (*DB)(nil)
@@ -42,6 +49,11 @@ var _ store.Store = (*DB)(nil)
 // Open opens (creating if needed) the database file at path. It does not
 // migrate: call Migrate, so that operators can choose when schema changes run.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
@@ -79,11 +91,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	db.group = newCommitter(write, opts.GroupCommit)
 	return db, nil
 }
 
-// Close closes both pools.
+// Close stops the committer, after it has committed and answered what was
+// queued, then closes both pools.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
