@@ -246,3 +246,69 @@ func TestErrorsMatchSentinels(t *testing.T) {
 		t.Fatalf("got %v, want too_large", err)
 	}
 }
+
+func TestComputeElevation(t *testing.T) {
+	start := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	// rec builds a 1 Hz recording with the given altitudes; timer events
+	// (offsets in s, alternately stop and start) pause it.
+	rec := func(alt []float64, stopStart ...int) *Recording {
+		r := newRecording(FormatFIT)
+		r.Sport = SportCycling
+		for i, a := range alt {
+			p := newPoint(start.Add(time.Duration(i) * time.Second))
+			p.Altitude = a
+			r.Points = append(r.Points, p)
+		}
+		if len(stopStart) > 0 {
+			r.Timer = append(r.Timer, TimerEvent{Time: start, Start: true})
+			for k, off := range stopStart {
+				r.Timer = append(r.Timer, TimerEvent{Time: start.Add(time.Duration(off) * time.Second), Start: k%2 == 1})
+			}
+		}
+		return r
+	}
+	ramp := func(n int, from, step float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = from + float64(i)*step
+		}
+		return out
+	}
+	// Whole-metre altitude flickering between two values around a real
+	// 10 m climb (stepped profile, 1 m quantisation).
+	flicker := append(append(ramp(20, 100, 0), ramp(11, 100, 1)...), ramp(20, 110, 0)...)
+	for i := range flicker {
+		if i%2 == 1 && i < 20 {
+			flicker[i]++ // 100, 101, 100, 101…
+		}
+	}
+	// Barometric noise of ±0.2 m on a 20 m climb.
+	baro := ramp(200, 50, 0.1)
+	for i := range baro {
+		baro[i] += 0.2 * float64(i%3-1)
+	}
+	// A stepped profile that drifts 12 m during a 10-minute stop.
+	drift := append(append(ramp(60, 200, 0), ramp(600, 200, 0.02)...), ramp(60, 212, 0)...)
+	cases := []struct {
+		name    string
+		rec     *Recording
+		ascent  float64
+		tol     float64
+		profile string
+	}{
+		{"stepped, whole metres: flicker ignored", rec(flicker), 10, 0, "smooth"},
+		{"barometric noise on a climb", rec(baro), 19.9, 1, "smooth"},
+		{"drift while the timer is stopped", rec(drift, 60, 660), 0, 0, "smooth"},
+		{"same drift with the timer running", rec(drift), 12, 0.5, "smooth"},
+		{"no altitude", rec(nil), 0, 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := buildSeries(c.rec, time.Time{})
+			e := computeElevation(c.rec.Points, s)
+			if math.Abs(e.ascent-c.ascent) > c.tol+1e-9 || e.profile != c.profile {
+				t.Errorf("ascent %.2f (%s), want %.2f±%.1f (%s)", e.ascent, e.profile, c.ascent, c.tol, c.profile)
+			}
+		})
+	}
+}
