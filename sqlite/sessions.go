@@ -106,11 +106,19 @@ func (db *DB) PurgeSessions(ctx context.Context, cutoff time.Time) (int64, error
 	return res.RowsAffected()
 }
 
+// sessionUserQuery is SessionUser's query, a constant built once.
+var sessionUserQuery = `SELECT ` + store.QualifyColumns("u.", userColumns) + ` FROM sessions s
+	JOIN users u ON u.id = s.user_id
+	WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.status = 'active'`
+
 // SessionUser implements store.Sessions.
 func (db *DB) SessionUser(ctx context.Context, sessionID string, now time.Time) (*stride.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+store.QualifyColumns("u.", userColumns)+` FROM sessions s
-		JOIN users u ON u.id = s.user_id
-		WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.status = 'active'`, sessionID, micros(now)))
+	// Run on every authenticated request: prepared once (see stmtcache.go).
+	st, err := db.readStmts.get(ctx, sessionUserQuery)
+	if err != nil {
+		return nil, fmt.Errorf("load session %s: %w", sessionID, err)
+	}
+	u, err := scanUser(st.QueryRowContext(ctx, sessionID, micros(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, unauthorized()
 	}

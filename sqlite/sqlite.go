@@ -37,6 +37,8 @@ type DB struct {
 	read  *sql.DB
 	// group batches upload acceptances into shared commits on write.
 	group *committer
+	// readStmts holds the hot read queries prepared on the read pool.
+	readStmts *stmtCache
 }
 
 // Options tune an opened database; the zero value is the default.
@@ -84,7 +86,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	read.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
 
-	db := &DB{path: path, write: write, read: read}
+	db := &DB{path: path, write: write, read: read, readStmts: newStmtCache(read)}
 	// The writer connection creates the file and switches it to WAL before
 	// any reader opens it.
 	if err := db.write.PingContext(ctx); err != nil {
@@ -101,7 +103,7 @@ func (db *DB) Close() error {
 	if db.group != nil {
 		db.group.close()
 	}
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.readStmts.close(), db.read.Close(), db.write.Close())
 }
 
 // Ping checks that both pools answer.

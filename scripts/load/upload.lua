@@ -1,0 +1,47 @@
+-- wrk script for scripts/load/run.sh: POST /api/v1/activities.
+-- MODE=json sends a small manual-entry workout whose start time differs on
+-- every request (so the worker stores each as a new activity, not a
+-- duplicate); MODE=file sends FILE as CONTENT_TYPE. TOKEN is the bearer
+-- token; PHASE keeps the start times of separate runs apart.
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+
+function init(args)
+  mode = os.getenv("MODE") or "json"
+  local token = os.getenv("TOKEN") or ""
+  headers = { ["Authorization"] = "Bearer " .. token }
+  if mode == "file" then
+    local f = assert(io.open(os.getenv("FILE"), "rb"))
+    filebody = f:read("*a")
+    f:close()
+    headers["Content-Type"] = os.getenv("CONTENT_TYPE") or "application/gpx+xml"
+  else
+    headers["Content-Type"] = "application/json"
+  end
+  -- Start times in the past: 2017 onwards, a slice per phase and thread.
+  base = 1500000000 + (tonumber(os.getenv("PHASE") or "0") * 8 + tid) * 4000000
+  n = 0
+end
+
+function request()
+  if mode == "file" then
+    return wrk.format("POST", "/api/v1/activities", headers, filebody)
+  end
+  n = n + 1
+  local body = string.format(
+    '{"sport":"running","start_time":"%s","elapsed_s":1800,"distance_m":5000,"calories":350,"name":"Lunch run"}',
+    os.date("!%Y-%m-%dT%H:%M:%SZ", base + n))
+  return wrk.format("POST", "/api/v1/activities", headers, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d non2xx=%d sockerr=%d duration_us=%d p50_us=%d p99_us=%d max_us=%d\n",
+    summary.requests, e.status, e.connect + e.read + e.write + e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
