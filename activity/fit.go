@@ -374,8 +374,10 @@ func (c *fitCollector) onEvent(m *proto.Message) {
 	switch typedef.EventType(typ) {
 	case typedef.EventTypeStart:
 		c.timer = append(c.timer, TimerEvent{Time: t, Start: true})
-	case typedef.EventTypeStop, typedef.EventTypeStopAll, typedef.EventTypeStopDisable, typedef.EventTypeStopDisableAll:
+	case typedef.EventTypeStop, typedef.EventTypeStopDisable:
 		c.timer = append(c.timer, TimerEvent{Time: t, Start: false})
+	case typedef.EventTypeStopAll, typedef.EventTypeStopDisableAll:
+		c.timer = append(c.timer, TimerEvent{Time: t, Start: false, All: true})
 	}
 }
 

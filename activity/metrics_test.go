@@ -124,7 +124,7 @@ func TestPausesFromTimerEvents(t *testing.T) {
 		p.Distance = float64(3 * i)
 		rec.Points = append(rec.Points, p)
 	}
-	rec.Timer = []TimerEvent{{start, true}, {start.Add(30 * time.Second), false}, {start.Add(60 * time.Second), true}, {start.Add(100 * time.Second), false}}
+	rec.Timer = []TimerEvent{{Time: start, Start: true}, {Time: start.Add(30 * time.Second)}, {Time: start.Add(60 * time.Second), Start: true}, {Time: start.Add(100 * time.Second)}}
 	a := Analyze(rec, Athlete{})
 	if a.ElapsedS != 100 || a.TimerS != 70 {
 		t.Errorf("elapsed %v timer %v, want 100 and 70", a.ElapsedS, a.TimerS)
@@ -308,6 +308,44 @@ func TestComputeElevation(t *testing.T) {
 			e := computeElevation(c.rec.Points, s)
 			if math.Abs(e.ascent-c.ascent) > c.tol+1e-9 || e.profile != c.profile {
 				t.Errorf("ascent %.2f (%s), want %.2f±%.1f (%s)", e.ascent, e.profile, c.ascent, c.tol, c.profile)
+			}
+		})
+	}
+}
+
+func TestRecordingBounds(t *testing.T) {
+	t0 := time.Date(2024, 6, 1, 7, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	// points every step seconds over span seconds
+	points := func(span, step int) []Point {
+		var pts []Point
+		for s := 0; s <= span; s += step {
+			pts = append(pts, newPoint(at(float64(s))))
+		}
+		return pts
+	}
+	cases := []struct {
+		name       string
+		pts        []Point
+		ev         []TimerEvent
+		next       time.Time
+		medianS    float64
+		wantElapse float64
+	}{
+		{"last point", points(100, 1), nil, time.Time{}, 1, 100},
+		{"stop just after the last point", points(100, 1), []TimerEvent{{Time: at(0), Start: true}, {Time: at(101)}}, time.Time{}, 1, 101},
+		{"stop_all long after (app)", points(100, 1), []TimerEvent{{Time: at(0), Start: true}, {Time: at(135), All: true}}, time.Time{}, 1, 100},
+		{"pause then stop_all: ends at stop_all", points(100, 1), []TimerEvent{{Time: at(0), Start: true}, {Time: at(101)}, {Time: at(109), All: true}}, time.Time{}, 1, 109},
+		{"two stop_all: ends at the first", points(100, 1), []TimerEvent{{Time: at(0), Start: true}, {Time: at(100), All: true}, {Time: at(118), All: true}}, time.Time{}, 1, 100},
+		{"multisport at 1 Hz: midpoint to the next session", points(100, 1), nil, at(102), 1, 101},
+		{"multisport, smart recording: the next session's start", points(96, 6), nil, at(99), 6, 99},
+		{"next session after a long gap: last point", points(100, 1), nil, at(200), 1, 100},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			first, last := recordingBounds(c.pts, c.ev, c.next, c.medianS)
+			if got := last.Sub(first).Seconds(); got != c.wantElapse {
+				t.Errorf("elapsed %v, want %v", got, c.wantElapse)
 			}
 		})
 	}

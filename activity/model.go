@@ -82,6 +82,10 @@ func newLap(start time.Time) Lap {
 type TimerEvent struct {
 	Time  time.Time
 	Start bool // true: timer (re)started; false: timer stopped
+	// All marks a stop that ends every timer (FIT stop_all,
+	// stop_disable_all) rather than pausing the timer (stop): devices that
+	// write both (Wahoo) pause with stop and end the activity with stop_all.
+	All bool
 }
 
 // DeviceSummary holds the totals the device computed itself (FIT session

@@ -109,6 +109,13 @@ func recordingBounds(pts []Point, ev []TimerEvent, next time.Time, medianS float
 		if !ev[i].Start {
 			if !ev[i].Time.Before(last) && ev[i].Time.Sub(last) <= window {
 				last, closed = ev[i].Time, true
+				// A pause (plain stop) followed by the end of the
+				// activity (stop_all): the athlete stopped the timer, then
+				// saved; the activity, and its elapsed time, lasted until
+				// the save (Wahoo). The timer still ends at the pause.
+				if !ev[i].All && i+1 < len(ev) && !ev[i+1].Start && ev[i+1].All {
+					last = ev[i+1].Time
+				}
 			}
 			break
 		}
@@ -116,10 +123,24 @@ func recordingBounds(pts []Point, ev []TimerEvent, next time.Time, medianS float
 	if !closed && !next.IsZero() && next.After(last) {
 		gap := time.Duration(math.Max(pauseGapMinS, pauseGapMedianFactor*medianS) * float64(time.Second))
 		if next.Sub(last) <= gap {
-			last = next
+			last = sessionBoundary(last, next, medianS)
 		}
 	}
 	return first, last
+}
+
+// sessionBoundary estimates when a multisport session ended, between its
+// last point and the next session's first one. Timestamps are whole
+// seconds. A device recording every second keeps its 1 s schedule across
+// the switch, so the switch fell anywhere between the two points: the
+// midpoint errs by at most half the gap. A device recording sparsely (smart
+// recording, open-water swims) writes a point when the new session starts,
+// so the switch is the next session's first point.
+func sessionBoundary(last, next time.Time, medianS float64) time.Time {
+	if medianS <= 1 {
+		return last.Add(next.Sub(last) / 2)
+	}
+	return next
 }
 
 // medianInterval is the median time between consecutive points, in s.
