@@ -36,10 +36,16 @@ func (b *openedBus) close(log *slog.Logger) {
 
 // openBus connects to the configured bus: the embedded NATS JetStream
 // server (files in DATA_DIR/nats) when url is empty, else nats:// or amqp://.
-func openBus(ctx context.Context, url, dataDir, prefix string, log *slog.Logger) (*openedBus, error) {
+// listen, for the embedded server only, opens a client listener so that
+// operator commands (stride deadletters) can reach it; empty keeps it
+// in-process.
+func openBus(ctx context.Context, url, dataDir, listen, prefix string, log *slog.Logger) (*openedBus, error) {
+	if url != "" && listen != "" {
+		return nil, errors.New("--bus-listen exposes the embedded bus; it has no meaning with --bus-url")
+	}
 	switch {
 	case url == "":
-		srv, err := nats.StartEmbedded(ctx, filepath.Join(dataDir, "nats"), nats.EmbeddedOptions{Logger: log})
+		srv, err := nats.StartEmbedded(ctx, filepath.Join(dataDir, "nats"), nats.EmbeddedOptions{Logger: log, Listen: listen})
 		if err != nil {
 			return nil, err
 		}

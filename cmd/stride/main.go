@@ -38,6 +38,8 @@ Usage:
   stride migrate [flags]        apply pending database migrations and exit
   stride backup [flags] DIR     write a consistent copy of the embedded data to DIR
   stride admin create [flags]   create an administrator account
+  stride deadletters list|replay [flags] [ID ...]
+                                list or re-queue the events a consumer group gave up on
   stride version                print the version
   stride help [COMMAND]         show help
 
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBackup(ctx, rest, getenv, stdout, stderr)
 	case "admin":
 		return runAdmin(ctx, rest, getenv, stdout, stderr)
+	case "deadletters":
+		return runDeadLetters(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "stride %s\n", version)
 		return nil

@@ -176,6 +176,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		shutdownTimeout = s.duration("shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGTERM")
 		busURL          = s.string("bus-url", "", "event bus: nats://host:4222 or amqp://user:pass@host:5672/; empty runs NATS JetStream embedded in DATA_DIR/nats")
 		busPrefix       = s.string("bus-prefix", "stride", "namespace of the streams, exchanges and queues on the bus")
+		busListen       = s.string("bus-listen", "", "let the embedded bus accept NATS clients on this host:port (e.g. 127.0.0.1:4223, for 'stride deadletters'); empty: in-process only")
+		sweepAfter      = s.duration("sweep-after", 2*time.Minute, "re-publish uploads still queued or processing after this long (a lost or stuck message)")
+		sweepEvery      = s.duration("sweep-every", 30*time.Second, "how often to look for such uploads")
 		maxUpload       = s.int64("max-upload-bytes", stridehttp.DefaultMaxUploadBytes, "largest accepted upload body, before decompression")
 	)
 	if err := s.parse(args); err != nil {
@@ -244,11 +247,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	eventBus, err := openBus(ctx, *busURL, *st.dataDir, *busPrefix, log)
+	eventBus, err := openBus(ctx, *busURL, *st.dataDir, *busListen, *busPrefix, log)
 	if err != nil {
 		return err
 	}
 	defer eventBus.close(log)
+	if eventBus.embedded != nil && *busListen != "" {
+		fmt.Fprintf(stdout, "stride: embedded bus on %s\n", eventBus.embedded.ClientURL())
+	}
 	source := "stride/" + *role
 	uploads := ingest.New(db, log, time.Now, source)
 	worker := ingest.NewWorker(db, log, time.Now, source)
@@ -259,7 +265,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newBusCollector(eventBus, log))
 	api := stridehttp.New(stridehttp.Config{
 		CORSOrigins: splitList(*corsOrigins), TrustedProxies: proxies, MetricsOnMainAddr: *metricsAddr == "", Version: version,
 		MaxUploadBytes: *maxUpload,
@@ -294,7 +301,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if *role != "worker" {
 		wg.Go(func() { purgeSessionsPeriodically(bgCtx, accounts, log) })
 		wg.Go(func() { ingest.NewRelay(db, eventBus, uploads.Wake(), log).Run(bgCtx) })
-		wg.Go(func() { ingest.NewSweeper(db, eventBus, log, time.Now, source).Run(bgCtx) })
+		sweeper := ingest.NewSweeper(db, eventBus, log, time.Now, source)
+		sweeper.After, sweeper.Every = *sweepAfter, *sweepEvery
+		wg.Go(func() { sweeper.Run(bgCtx) })
 	}
 	if *role != "api" {
 		wg.Go(func() {

@@ -311,3 +311,22 @@ func (c *Client) validate(req *http.Request, resp *http.Response, body []byte) {
 		}
 	}
 }
+
+// Kill sends SIGKILL, a crash with no chance to finish requests, flush or
+// acknowledge anything, and waits until the process is gone. Stop is then a
+// no-op; start a new Server on the same DataDir to simulate a restart.
+func (s *Server) Kill(t *testing.T) {
+	t.Helper()
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("stride still running 30s after SIGKILL")
+	}
+	if strings.Contains(s.logs.String(), "DATA RACE") {
+		t.Errorf("the race detector fired in stride:\n%s", s.logs.String())
+	}
+}
