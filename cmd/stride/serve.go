@@ -267,6 +267,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newBusCollector(eventBus, log))
+	ingestMetrics := ingest.NewMetrics(reg)
+	uploads.Metrics, worker.Metrics = ingestMetrics, ingestMetrics
 	api := stridehttp.New(stridehttp.Config{
 		CORSOrigins: splitList(*corsOrigins), TrustedProxies: proxies, MetricsOnMainAddr: *metricsAddr == "", Version: version,
 		MaxUploadBytes: *maxUpload,
@@ -300,8 +302,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer stopBackground()
 	if *role != "worker" {
 		wg.Go(func() { purgeSessionsPeriodically(bgCtx, accounts, log) })
-		wg.Go(func() { ingest.NewRelay(db, eventBus, uploads.Wake(), log).Run(bgCtx) })
+		relay := ingest.NewRelay(db, eventBus, uploads.Wake(), log)
+		relay.Metrics = ingestMetrics
+		wg.Go(func() { relay.Run(bgCtx) })
 		sweeper := ingest.NewSweeper(db, eventBus, log, time.Now, source)
+		sweeper.Metrics = ingestMetrics
 		sweeper.After, sweeper.Every = *sweepAfter, *sweepEvery
 		wg.Go(func() { sweeper.Run(bgCtx) })
 	}
