@@ -350,3 +350,40 @@ func TestRecordingBounds(t *testing.T) {
 		})
 	}
 }
+
+func TestDistanceToClosingStop(t *testing.T) {
+	start := time.Date(2024, 6, 1, 7, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		ev   []TimerEvent
+		want float64
+	}{
+		{"no events: last point", nil, 1000},
+		{"stop 1 s after the last point: 1 s more at 10 m/s", []TimerEvent{{Time: start, Start: true}, {Time: start.Add(101 * time.Second)}}, 1010},
+		{"stop at the last point", []TimerEvent{{Time: start, Start: true}, {Time: start.Add(100 * time.Second)}}, 1000},
+		{"stop long after (app): last point", []TimerEvent{{Time: start, Start: true}, {Time: start.Add(135 * time.Second), All: true}}, 1000},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := recordingAtSpeeds(append([]float64{0}, slicesRepeat(10, 100)...))
+			r.Sport = SportCycling
+			for i := range r.Points {
+				r.Points[i].Time = start.Add(time.Duration(i) * time.Second)
+				r.Points[i].Speed = 10
+			}
+			r.Timer = c.ev
+			s := buildSeries(r, time.Time{})
+			if math.Abs(s.distanceM-c.want) > 1e-6 {
+				t.Errorf("distance %v, want %v", s.distanceM, c.want)
+			}
+		})
+	}
+}
+
+func slicesRepeat(v float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}

@@ -73,7 +73,39 @@ func buildSeries(rec *Recording, next time.Time) *series {
 		s.timerS += last.Sub(pts[n-1].Time).Seconds()
 	}
 	s.buildSpeed(pts, rec.Sport.Info())
+	// The timer may stop a second or more after the last point (the device
+	// stopped it before the next record was due, see recordingBounds): the
+	// athlete kept moving until then, and the device totals that distance
+	// too. It is carried at the last point's speed. (Not so at a multisport
+	// switch: the next session's first point carries on from the same
+	// distance.)
+	if stop, ok := closingStop(rec.Timer, pts[n-1].Time, last); ok && s.hasDist {
+		if v := s.speed[n-1]; Has(v) && v > 0 {
+			s.distanceM += stop.Sub(pts[n-1].Time).Seconds() * v
+		}
+	}
 	return s
+}
+
+// closingStop is the stop event that closed the timer's last running
+// period after the last point and no later than the end (last) found by
+// recordingBounds; ok is false when there is none.
+func closingStop(ev []TimerEvent, lastPoint, last time.Time) (stop time.Time, ok bool) {
+	lastStart := -1
+	for i, e := range ev {
+		if e.Start {
+			lastStart = i
+		}
+	}
+	if lastStart < 0 {
+		return time.Time{}, false
+	}
+	for _, e := range ev[lastStart+1:] {
+		if !e.Start {
+			return e.Time, e.Time.After(lastPoint) && !e.Time.After(last)
+		}
+	}
+	return time.Time{}, false
 }
 
 // recordingBounds returns when the recording started and ended, from its
