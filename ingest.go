@@ -28,13 +28,16 @@ type Upload struct {
 	ContentHash []byte // SHA-256 of the body as received
 	SizeBytes   int64
 	Body        []byte
-	ExternalID  string
-	Options     UploadOptions
-	ActivityID  string
-	Problem     *UploadProblem
-	Attempts    int
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// BlobKey, when set, names the blob holding the body (Body is then
+	// empty in the row): large files stay out of the database.
+	BlobKey    string
+	ExternalID string
+	Options    UploadOptions
+	ActivityID string
+	Problem    *UploadProblem
+	Attempts   int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // UploadOptions are what the athlete chose at upload time.

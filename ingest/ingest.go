@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/blob"
 	"github.com/stridehq/stride/bus"
 	"github.com/stridehq/stride/store"
 )
@@ -53,11 +54,20 @@ type Service struct {
 
 	// Metrics, when set, records accepted uploads.
 	Metrics *Metrics
+	// Blobs, when set, receives bodies larger than InlineLimit before the
+	// transaction, so large files do not pass through the database's log.
+	Blobs       blob.Store
+	InlineLimit int
 }
+
+// DefaultInlineLimit is the largest body kept in the upload row when a blob
+// store is configured.
+const DefaultInlineLimit = 256 << 10
 
 // New returns a Service. source names this process in event envelopes.
 func New(s Store, log *slog.Logger, now func() time.Time, source string) *Service {
-	return &Service{store: s, log: log, now: now, source: source, wake: make(chan struct{}, 1), inFlight: map[string]bool{}}
+	return &Service{store: s, log: log, now: now, source: source, wake: make(chan struct{}, 1), inFlight: map[string]bool{},
+		InlineLimit: DefaultInlineLimit}
 }
 
 // Wake returns the channel the relay listens on.
@@ -144,6 +154,14 @@ func (s *Service) Accept(ctx context.Context, in Upload) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.Blobs != nil && len(in.Body) > s.InlineLimit {
+		// Durable before the row that names it; if the transaction fails
+		// the blob is an orphan, which the blob sweeper removes.
+		if err := s.Blobs.Put(ctx, up.ID, in.Body); err != nil {
+			return nil, fmt.Errorf("store upload body: %w", err)
+		}
+		up.Body, up.BlobKey = nil, up.ID
+	}
 	location := "/api/v1/uploads/" + up.ID
 	body, err := json.Marshal(Receipt{UploadID: up.ID, Status: up.Status, StatusURL: location})
 	if err != nil {
@@ -157,9 +175,15 @@ func (s *Service) Accept(ctx context.Context, in Upload) (*Answer, error) {
 	}
 	existing, err := s.store.AcceptUpload(ctx, up, ev, idem)
 	if err != nil {
+		if up.BlobKey != "" {
+			_ = s.Blobs.Delete(context.WithoutCancel(ctx), up.BlobKey)
+		}
 		return nil, fmt.Errorf("accept upload: %w", err)
 	}
 	if existing != nil { // another node took the same key first
+		if up.BlobKey != "" {
+			_ = s.Blobs.Delete(context.WithoutCancel(ctx), up.BlobKey)
+		}
 		return replay(existing, in.RequestHash)
 	}
 	s.Metrics.uploadAccepted(up.Format)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/blob"
 	"github.com/stridehq/stride/bus"
 )
 
@@ -27,6 +28,11 @@ type Sweeper struct {
 	Every time.Duration
 	// Metrics, when set, counts re-published uploads.
 	Metrics *Metrics
+	// Blobs, when set, is swept of bodies no upload refers to any more
+	// (their transaction failed, or the account was deleted) once they are
+	// older than OrphanAfter.
+	Blobs       blob.Store
+	OrphanAfter time.Duration
 }
 
 // NewSweeper returns a sweeper with a two-minute deadline.
@@ -43,6 +49,11 @@ func (s *Sweeper) Run(ctx context.Context) {
 			s.log.Warn("upload sweeper", "err", err)
 		} else if n > 0 {
 			s.log.Warn("re-published stale uploads", "count", n)
+		}
+		if n, err := s.SweepBlobs(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("blob sweeper", "err", err)
+		} else if n > 0 {
+			s.log.Info("removed orphan upload bodies", "count", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -80,4 +91,35 @@ func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
 	}
 	s.Metrics.swept(len(stale))
 	return len(stale), nil
+}
+
+// SweepBlobs deletes stored bodies whose upload no longer exists and
+// returns how many went.
+func (s *Sweeper) SweepBlobs(ctx context.Context) (int, error) {
+	if s.Blobs == nil {
+		return 0, nil
+	}
+	after := s.OrphanAfter
+	if after <= 0 {
+		after = time.Hour
+	}
+	keys, err := s.Blobs.List(ctx, s.now().Add(-after), 500)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, key := range keys {
+		_, err := s.store.Upload(ctx, key)
+		if stride.ErrorCode(err) != stride.ENOTFOUND {
+			if err != nil {
+				return removed, err
+			}
+			continue
+		}
+		if err := s.Blobs.Delete(ctx, key); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stridehq/stride"
 	"github.com/stridehq/stride/activity"
 	"github.com/stridehq/stride/activity/streamcodec"
+	"github.com/stridehq/stride/blob"
 	"github.com/stridehq/stride/bus"
 	"github.com/stridehq/stride/store"
 )
@@ -32,6 +33,8 @@ type Worker struct {
 	limits activity.Limits
 	// Metrics, when set, records processing time and queueing delay.
 	Metrics *Metrics
+	// Blobs holds the bodies of uploads that have a BlobKey.
+	Blobs blob.Store
 }
 
 // NewWorker returns a worker.
@@ -98,6 +101,14 @@ func (w *Worker) Process(ctx context.Context, uploadID string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if up.BlobKey != "" {
+		if w.Blobs == nil {
+			return fmt.Errorf("upload %s is in the blob store, which this worker was not given", up.ID)
+		}
+		if up.Body, err = w.Blobs.Get(ctx, up.BlobKey); err != nil {
+			return fmt.Errorf("load upload %s: %w", up.ID, err)
+		}
 	}
 	rec, warnings, err := activity.Parse(up.Body, activity.FileHint{Filename: up.Filename, ContentType: up.ContentType}, w.limits)
 	if err != nil {

@@ -49,10 +49,10 @@ func (db *DB) AcceptUpload(ctx context.Context, up *stride.Upload, ev store.Outb
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO uploads (id, user_id, status, format, content_type, filename, content_hash,
-			size_bytes, body, external_id, options, attempts, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13)`,
-			up.ID, up.UserID, up.Status, up.Format, up.ContentType, up.Filename, up.ContentHash, up.SizeBytes, up.Body,
-			up.ExternalID, string(opts), up.CreatedAt, up.UpdatedAt)
+			size_bytes, body, blob_key, external_id, options, attempts, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14)`,
+			up.ID, up.UserID, up.Status, up.Format, up.ContentType, up.Filename, up.ContentHash, up.SizeBytes, nonNil(up.Body),
+			up.BlobKey, up.ExternalID, string(opts), up.CreatedAt, up.UpdatedAt)
 		if isViolation(err, foreignKeyViolation) {
 			return notFound("User")
 		}
@@ -106,7 +106,7 @@ func (db *DB) PurgeIdempotency(ctx context.Context, now time.Time) (int64, error
 	return tag.RowsAffected(), nil
 }
 
-const uploadColumns = `id, user_id, status, format, content_type, filename, content_hash, size_bytes, external_id,
+const uploadColumns = `id, user_id, status, format, content_type, filename, content_hash, size_bytes, blob_key, external_id,
 	options, activity_id, problem, attempts, created_at, updated_at`
 
 func scanUpload(row pgx.Row, extra ...any) (*stride.Upload, error) {
@@ -116,7 +116,7 @@ func scanUpload(row pgx.Row, extra ...any) (*stride.Upload, error) {
 		activityID, prob *string
 	)
 	dest := append([]any{&u.ID, &u.UserID, &u.Status, &u.Format, &u.ContentType, &u.Filename, &u.ContentHash, &u.SizeBytes,
-		&u.ExternalID, &opts, &activityID, &prob, &u.Attempts, &u.CreatedAt, &u.UpdatedAt}, extra...)
+		&u.BlobKey, &u.ExternalID, &opts, &activityID, &prob, &u.Attempts, &u.CreatedAt, &u.UpdatedAt}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -472,4 +472,12 @@ func (db *DB) DeleteOutbox(ctx context.Context, seqs []int64) error {
 		return fmt.Errorf("delete published outbox events: %w", err)
 	}
 	return nil
+}
+
+// nonNil stores an absent body as an empty one: the column is NOT NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }

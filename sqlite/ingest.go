@@ -65,8 +65,8 @@ func acceptUpload(ctx context.Context, b *batchTx, up *stride.Upload, opts strin
 		}
 	}
 	_, err := b.exec(ctx, `INSERT INTO uploads (id, user_id, status, format, content_type, filename, content_hash,
-		size_bytes, body, external_id, options, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-		up.ID, up.UserID, up.Status, up.Format, up.ContentType, up.Filename, up.ContentHash, up.SizeBytes, up.Body,
+		size_bytes, body, blob_key, external_id, options, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+		up.ID, up.UserID, up.Status, up.Format, up.ContentType, up.Filename, up.ContentHash, up.SizeBytes, nonNil(up.Body), up.BlobKey,
 		up.ExternalID, opts, micros(up.CreatedAt), micros(up.UpdatedAt))
 	if isForeignKeyViolation(err) {
 		return nil, notFound("User")
@@ -124,7 +124,7 @@ func (db *DB) PurgeIdempotency(ctx context.Context, now time.Time) (int64, error
 	return res.RowsAffected()
 }
 
-const uploadColumns = `id, user_id, status, format, content_type, filename, content_hash, size_bytes, external_id,
+const uploadColumns = `id, user_id, status, format, content_type, filename, content_hash, size_bytes, blob_key, external_id,
 	options, activity_id, problem, attempts, created_at, updated_at`
 
 func scanUpload(row rowScanner, extra ...any) (*stride.Upload, error) {
@@ -135,7 +135,7 @@ func scanUpload(row rowScanner, extra ...any) (*stride.Upload, error) {
 		created, updated int64
 	)
 	dest := append([]any{&u.ID, &u.UserID, &u.Status, &u.Format, &u.ContentType, &u.Filename, &u.ContentHash, &u.SizeBytes,
-		&u.ExternalID, &opts, &activityID, &prob, &u.Attempts, &created, &updated}, extra...)
+		&u.BlobKey, &u.ExternalID, &opts, &activityID, &prob, &u.Attempts, &created, &updated}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -485,4 +485,12 @@ func (db *DB) DeleteOutbox(ctx context.Context, seqs []int64) error {
 		return fmt.Errorf("delete published outbox events: %w", err)
 	}
 	return nil
+}
+
+// nonNil stores an absent body as an empty one: the column is NOT NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/stridehq/stride/account"
 	"github.com/stridehq/stride/activity"
 	"github.com/stridehq/stride/auth"
+	"github.com/stridehq/stride/fsblob"
 	stridehttp "github.com/stridehq/stride/http"
 	"github.com/stridehq/stride/ingest"
 	"github.com/stridehq/stride/internal/logctx"
@@ -180,6 +181,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		sweepAfter      = s.duration("sweep-after", 2*time.Minute, "re-publish uploads still queued or processing after this long (a lost or stuck message)")
 		sweepEvery      = s.duration("sweep-every", 30*time.Second, "how often to look for such uploads")
 		maxUpload       = s.int64("max-upload-bytes", stridehttp.DefaultMaxUploadBytes, "largest accepted upload body, before decompression")
+		blobDir         = s.string("blob-dir", "", "directory for upload bodies over --inline-upload-bytes (default DATA_DIR/blobs with embedded SQLite; with PostgreSQL bodies stay in the database unless this names a directory every node shares)")
+		inlineUpload    = s.int64("inline-upload-bytes", ingest.DefaultInlineLimit, "upload bodies up to this size are kept in the database row")
 	)
 	if err := s.parse(args); err != nil {
 		if errors.Is(err, errHelp) {
@@ -258,6 +261,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	source := "stride/" + *role
 	uploads := ingest.New(db, log, time.Now, source)
 	worker := ingest.NewWorker(db, log, time.Now, source)
+	if dir := *blobDir; dir != "" || st.embedded() {
+		if dir == "" {
+			dir = filepath.Join(*st.dataDir, "blobs")
+		}
+		blobs, err := fsblob.Open(dir)
+		if err != nil {
+			return err
+		}
+		uploads.Blobs, uploads.InlineLimit, worker.Blobs = blobs, int(*inlineUpload), blobs
+	}
 	// Declaring the worker's group before accepting anything keeps events
 	// published before the first worker ever ran.
 	if err := eventBus.Declare(ctx, worker.ConsumerConfig()); err != nil {
@@ -306,7 +319,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		relay.Metrics = ingestMetrics
 		wg.Go(func() { relay.Run(bgCtx) })
 		sweeper := ingest.NewSweeper(db, eventBus, log, time.Now, source)
-		sweeper.Metrics = ingestMetrics
+		sweeper.Metrics, sweeper.Blobs = ingestMetrics, uploads.Blobs
 		sweeper.After, sweeper.Every = *sweepAfter, *sweepEvery
 		wg.Go(func() { sweeper.Run(bgCtx) })
 	}

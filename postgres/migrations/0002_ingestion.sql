@@ -10,6 +10,7 @@ CREATE TABLE uploads (
     content_hash bytea NOT NULL,
     size_bytes   integer NOT NULL,
     body         bytea NOT NULL,
+    blob_key     text NOT NULL DEFAULT '', -- large bodies live in the blob store; body is then empty
     external_id  text NOT NULL DEFAULT '',
     options      text NOT NULL DEFAULT '{}',
     activity_id  text,

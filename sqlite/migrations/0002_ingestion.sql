@@ -10,6 +10,7 @@ CREATE TABLE uploads (
     content_hash BLOB NOT NULL,
     size_bytes   INTEGER NOT NULL,
     body         BLOB NOT NULL,
+    blob_key     TEXT NOT NULL DEFAULT '', -- large bodies live in the blob store; body is then empty
     external_id  TEXT NOT NULL DEFAULT '',
     options      TEXT NOT NULL DEFAULT '{}',
     activity_id  TEXT,

@@ -81,6 +81,19 @@ func testAcceptClaimAndOutbox(t *testing.T, s store.Store) {
 		t.Fatalf("second claim attempts = %d", again.Attempts)
 	}
 
+	// A large body lives in the blob store: the row keeps only its key.
+	big := newUpload(u.ID, "", base)
+	big.Body, big.BlobKey = nil, big.ID
+	if _, err := s.AcceptUpload(ctx, big, outboxEvent("activity.uploaded", u.ID, base), nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.ClaimUpload(ctx, big.ID, base); err != nil || c.BlobKey != big.ID || len(c.Body) != 0 {
+		t.Fatalf("claim of a blob upload = %+v, %v", c, err)
+	}
+	if err := s.DeleteOutbox(ctx, lastSeq(t, s)); err != nil {
+		t.Fatal(err)
+	}
+
 	pending, err := s.PendingOutbox(ctx, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -488,4 +501,14 @@ func testUpdateAndDeleteActivity(t *testing.T, s store.Store) {
 	if fmt.Sprint(types) != "[activity.uploaded activity.processed activity.updated activity.deleted activity.uploaded activity.processed]" {
 		t.Fatalf("outbox: %v", types)
 	}
+}
+
+// lastSeq returns the newest outbox event's sequence, to drop it.
+func lastSeq(t *testing.T, s store.Store) []int64 {
+	t.Helper()
+	pending, err := s.PendingOutbox(context.Background(), 1000)
+	if err != nil || len(pending) == 0 {
+		t.Fatalf("outbox: %v %v", pending, err)
+	}
+	return []int64{pending[len(pending)-1].Seq}
 }
