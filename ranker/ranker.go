@@ -1,0 +1,231 @@
+// Package ranker is Stride's port to leaderboards: named boards of members
+// (athlete ids) with float64 scores, higher first. The leaderboard
+// projection builds the board names (for example
+// "distance:running:week:2026-W47:global"); to the ranker they are opaque.
+//
+// Adapters live in their own packages (memrank, the embedded default, and
+// redis) and all pass the suite in ranker/rankertest.
+//
+// # Ranks and ties
+//
+// Ranks are 1-based: the best member of a board has Rank 1. Members are
+// ordered by score, higher first, and members with equal scores by member id
+// ascending (byte-wise, as Go compares strings): with the same 10 km,
+// "athlete-a" is ranked above "athlete-b". The rule is deterministic, so
+// that a rebuilt board ranks exactly like the live one, and it is the order
+// Redis keeps natively for equal scores, so every adapter can give it
+// without extra work (see Less).
+//
+// # Idempotent writes
+//
+// The ranker is outside the store's transaction, and the bus delivers at
+// least once, so a write may be made again after a crash between the ranker
+// write and the ack. Two kinds of write are safe to repeat:
+//
+//   - Set writes absolute scores, recomputed from the store: repeating it
+//     changes nothing.
+//   - Incr adds deltas on behalf of one event, and records (event id, board,
+//     member) in the same atomic step: a second Incr with the same event id
+//     skips what was already applied. The record is kept for the adapter's
+//     dedupe window (days; see the adapters), long enough for redeliveries
+//     and dead-letter replays.
+//
+// # Expiry
+//
+// A board can have a deadline (Update.ExpireAt, Replace's expireAt): once it
+// has passed, the board is gone, as if deleted, and its memory is freed. A
+// weekly board, say, is given the end of its week plus a retention period,
+// so old periods never accumulate. A write with a deadline already past
+// leaves no board behind (a late event for an expired period is dropped).
+package ranker
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// Ranker is a set of leaderboards. Every method is safe for concurrent use.
+type Ranker interface {
+	// Set gives members absolute scores, creating boards as needed. The
+	// updates are applied atomically and, in Redis, in one round trip: pass
+	// all the boards one activity touches in one call.
+	Set(ctx context.Context, updates ...Update) error
+
+	// Incr adds each update's Score to the member's score (a missing
+	// member starts at 0) on behalf of the event eventID, atomically with
+	// recording that the event was applied to that board and member. An
+	// update already applied for this event id is skipped, so a redelivered
+	// event never counts twice. It returns how many updates were applied
+	// (0 for a full duplicate). All the updates of one call are one atomic
+	// step and one round trip.
+	Incr(ctx context.Context, eventID string, updates ...Update) (applied int, err error)
+
+	// Remove takes members off a board (a deleted account, or before
+	// setting a recomputed score). Missing members are ignored.
+	Remove(ctx context.Context, board string, members ...string) error
+
+	// Replace swaps the whole board for entries (Member and Score are
+	// used, Rank is ignored) atomically: readers see the old board or the
+	// new one, never a mix. expireAt is the new board's deadline; zero means
+	// none. Empty entries delete the board. This is the rebuild path.
+	Replace(ctx context.Context, board string, entries []Entry, expireAt time.Time) error
+
+	// Delete removes whole boards. Missing boards are ignored.
+	Delete(ctx context.Context, boards ...string) error
+
+	// Rank returns a member's entry; ok is false when the member is not on
+	// the board (or the board does not exist).
+	Rank(ctx context.Context, board, member string) (e Entry, ok bool, err error)
+
+	// Top returns up to limit entries starting at the 0-based position
+	// offset in rank order (offset 0 is the entry with Rank 1). Successive
+	// pages of a board that does not change have no gaps and no duplicates.
+	Top(ctx context.Context, board string, offset, limit int) ([]Entry, error)
+
+	// Around returns the member's entry with up to k entries on each side,
+	// in rank order (fewer at the top and bottom of the board). It returns
+	// nil when the member is not on the board.
+	Around(ctx context.Context, board, member string, k int) ([]Entry, error)
+
+	// Size returns the number of members on the board (0 if missing).
+	Size(ctx context.Context, board string) (int, error)
+
+	// Scores returns the entries of those of members that are on the board,
+	// in the order given, with Rank 0: the board-wide rank is not computed
+	// (that would cost a lookup per member). It is the read for the
+	// "following" scope; RankSubset ranks the result among itself.
+	Scores(ctx context.Context, board string, members []string) ([]Entry, error)
+
+	// ExpiresAt returns the board's deadline, or the zero time if it has
+	// none or does not exist.
+	ExpiresAt(ctx context.Context, board string) (time.Time, error)
+
+	// Close releases the adapter's resources. Calls after Close fail with
+	// ErrClosed.
+	Close() error
+}
+
+// Update is one write to one board.
+type Update struct {
+	Board  string
+	Member string
+	// Score is the new score for Set, the delta for Incr.
+	Score float64
+	// ExpireAt, when not zero, becomes the board's deadline. Zero leaves the
+	// deadline as it is (none for a new board).
+	ExpireAt time.Time
+}
+
+// Entry is a member's place on a board.
+type Entry struct {
+	Member string
+	Score  float64
+	// Rank is 1-based; 0 where not computed (Scores).
+	Rank int
+}
+
+var (
+	// ErrInvalid is wrapped by every error about an argument: an empty
+	// board, member or event id, a score that is not finite, a negative
+	// offset, limit or k.
+	ErrInvalid = errors.New("ranker: invalid argument")
+	// ErrClosed is returned by every call after Close.
+	ErrClosed = errors.New("ranker: closed")
+)
+
+// Less reports whether a ranks before b: higher score first, then member id
+// ascending. It is the tie rule of every adapter.
+func Less(a, b Entry) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	return a.Member < b.Member
+}
+
+// Compare is Less as a three-way comparison, for slices.SortFunc.
+func Compare(a, b Entry) int {
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Member, b.Member)
+}
+
+// RankSubset sorts entries by the tie rule and numbers them from 1: the
+// ranking of a subset of a board, such as the athletes one follows, read
+// with Scores.
+func RankSubset(entries []Entry) {
+	slices.SortFunc(entries, Compare)
+	for i := range entries {
+		entries[i].Rank = i + 1
+	}
+}
+
+// ValidateUpdates checks updates as every adapter must before writing, so
+// that a bad batch fails whole rather than half applied.
+func ValidateUpdates(updates []Update) error {
+	for i, u := range updates {
+		if u.Board == "" {
+			return fmt.Errorf("%w: update %d: empty board", ErrInvalid, i)
+		}
+		if u.Member == "" {
+			return fmt.Errorf("%w: update %d: empty member", ErrInvalid, i)
+		}
+		if math.IsNaN(u.Score) || math.IsInf(u.Score, 0) {
+			return fmt.Errorf("%w: update %d: score %v is not finite", ErrInvalid, i, u.Score)
+		}
+	}
+	return nil
+}
+
+// ValidateEntries checks the entries of a Replace: members present, once
+// each, with finite scores.
+func ValidateEntries(board string, entries []Entry) error {
+	if board == "" {
+		return fmt.Errorf("%w: empty board", ErrInvalid)
+	}
+	seen := make(map[string]struct{}, len(entries))
+	for i, e := range entries {
+		if e.Member == "" {
+			return fmt.Errorf("%w: entry %d: empty member", ErrInvalid, i)
+		}
+		if math.IsNaN(e.Score) || math.IsInf(e.Score, 0) {
+			return fmt.Errorf("%w: entry %d: score %v is not finite", ErrInvalid, i, e.Score)
+		}
+		if _, dup := seen[e.Member]; dup {
+			return fmt.Errorf("%w: entry %d: member %q listed twice", ErrInvalid, i, e.Member)
+		}
+		seen[e.Member] = struct{}{}
+	}
+	return nil
+}
+
+// ValidateBoard checks a board name.
+func ValidateBoard(board string) error {
+	if board == "" {
+		return fmt.Errorf("%w: empty board", ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateRead checks a board and the non-negative counts of a read.
+func ValidateRead(board string, counts ...int) error {
+	if err := ValidateBoard(board); err != nil {
+		return err
+	}
+	for _, n := range counts {
+		if n < 0 {
+			return fmt.Errorf("%w: negative count %d", ErrInvalid, n)
+		}
+	}
+	return nil
+}
+
+// DefaultDedupeWindow is how long adapters remember that an event was
+// applied, unless configured otherwise: longer than the bus's retries and
+// than an operator's usual delay before replaying dead letters.
+const DefaultDedupeWindow = 7 * 24 * time.Hour
