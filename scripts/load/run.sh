@@ -123,8 +123,8 @@ unfinished() {
 drain() {
   local start backlog left end
   start=$(date +%s.%N); backlog=$(unfinished); left=$backlog
-  for _ in $(seq $((DRAIN_TIMEOUT * 5))); do
-    [ "$left" -eq 0 ] && break
+  local deadline=$((SECONDS + DRAIN_TIMEOUT))
+  while [ "$left" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do
     sleep 0.2; left=$(unfinished)
   done
   end=$(date +%s.%N)
