@@ -73,6 +73,8 @@ type Ranker interface {
 	// used, Rank is ignored) atomically: readers see the old board or the
 	// new one, never a mix. expireAt is the new board's deadline; zero means
 	// none. Empty entries delete the board. This is the rebuild path.
+	// Records of applied event ids are kept (by Delete too): an event the
+	// rebuild already counted from the store stays skipped if redelivered.
 	Replace(ctx context.Context, board string, entries []Entry, expireAt time.Time) error
 
 	// Delete removes whole boards. Missing boards are ignored.

@@ -154,3 +154,14 @@ func TestOpen(t *testing.T) {
 		t.Error("open on a closed port succeeded")
 	}
 }
+
+// BenchmarkRanker runs rankertest.Bench on a board of a million members in
+// the machine's Redis, under a prefix deleted afterwards. Parallel runs use
+// 32 goroutines per core (64 on 2 cores, the seeds' 64 clients).
+func BenchmarkRanker(b *testing.B) {
+	rdb := client(b)
+	rdb.Options().PoolSize = 64
+	r := New(rdb, Options{Prefix: prefixed(b, rdb)})
+	defer r.Close()
+	rankertest.Bench(b, r, 1_000_000, 32)
+}

@@ -334,7 +334,13 @@ func (r *Ranker) Top(ctx context.Context, name string, offset, limit int) ([]ran
 
 // entries returns the entries at 0-based positions [lo, hi).
 func entries(b *board, lo, hi int) []ranker.Entry {
-	items := b.tree.appendRange(nil, lo, hi)
+	hi = min(hi, b.tree.n)
+	if lo >= hi {
+		return nil
+	}
+	// Sized up front: on a big board every allocation costs the collector
+	// a scan of the board's pointers, so growth by append is not cheap.
+	items := b.tree.appendRange(make([]item, 0, hi-lo), lo, hi)
 	if len(items) == 0 {
 		return nil
 	}

@@ -91,3 +91,13 @@ func TestExpiryFreesMemory(t *testing.T) {
 		t.Errorf("recreated board: %+v", e)
 	}
 }
+
+// BenchmarkRanker runs rankertest.Bench on a board of a million members.
+// The dedupe window is a second, not days, so that the benchmark's millions
+// of event ids are swept as it goes instead of filling the memory; the
+// recording and sweeping costs are still paid on every Incr.
+func BenchmarkRanker(b *testing.B) {
+	r := New(Options{DedupeWindow: time.Second})
+	defer r.Close()
+	rankertest.Bench(b, r, 1_000_000, 1)
+}
