@@ -475,7 +475,7 @@ func sleep(ctx context.Context, d time.Duration) {
 
 func (l *partitionLoop) handle(ctx context.Context, m jetstream.Msg) {
 	settle, cancelSettle := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-	defer func() { cancelSettle() }()
+	defer cancelSettle()
 
 	// Tell the server the message is being worked on while it waits for a
 	// handler slot and while the handler runs, so that AckWait only expires
@@ -523,8 +523,8 @@ func (l *partitionLoop) handle(ctx context.Context, m jetstream.Msg) {
 	// The settle timeout bounds the ack, not the handler: a handler that
 	// ran longer than settleTimeout must still get its ack through, or the
 	// partition stays blocked for AckWait and the event is redelivered.
-	cancelSettle()
-	settle, cancelSettle = context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	settle, cancelAck := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancelAck()
 	switch {
 	case herr == nil:
 		if err := m.DoubleAck(settle); err != nil {

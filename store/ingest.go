@@ -54,7 +54,7 @@ type ActivityUpdate struct {
 type Completion struct {
 	Activity *stride.Activity
 	Streams  map[string][]byte // activity id → encoded streams
-	Event    OutboxEvent        // activity.processed, written only if the activity is new
+	Event    OutboxEvent       // activity.processed, written only if the activity is new
 }
 
 // Ingest stores uploads, activities and the outbox.

@@ -259,9 +259,13 @@ func testDuplicatesEndDuplicate(t *testing.T, s store.Store) {
 		t.Fatalf("first upload ended %s", status)
 	}
 	for name, mutate := range map[string]func(a *stride.Activity){
-		"same content":     func(a *stride.Activity) { a.StartTime = a.StartTime.Add(time.Hour) },
-		"same external id": func(a *stride.Activity) { a.ContentHash, a.StartTime = hashOf("other-format"), a.StartTime.Add(2*time.Hour) },
-		"same start":       func(a *stride.Activity) { a.ContentHash, a.ExternalID, a.Sport = hashOf("tcx-version"), "", "treadmill_running" },
+		"same content": func(a *stride.Activity) { a.StartTime = a.StartTime.Add(time.Hour) },
+		"same external id": func(a *stride.Activity) {
+			a.ContentHash, a.StartTime = hashOf("other-format"), a.StartTime.Add(2*time.Hour)
+		},
+		"same start": func(a *stride.Activity) {
+			a.ContentHash, a.ExternalID, a.Sport = hashOf("tcx-version"), "", "treadmill_running"
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			up := newUpload(u.ID, name, base.Add(time.Minute))
