@@ -102,13 +102,25 @@ ceiling=$url
 start stride "$tmp/stride.out" "$tmp/stride" serve --addr 127.0.0.1:0 --log-level "$LOG_LEVEL"
 stride=$url
 
-token() {
+# The uploads come from USERS athletes in turn: one athlete's uploads are
+# processed in order, one at a time (docs/bus.md), so a single athlete
+# would measure a serial queue, not the service.
+USERS=${USERS:-32}
+login() {
   curl -fsS -X POST "$stride/api/v1/auth/login" -H 'Content-Type: application/json' \
-    -d '{"email":"runner1@example.com","password":"correct horse battery staple"}' |
+    -d "{\"email\":\"runner$1@example.com\",\"password\":\"correct horse battery staple\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
-curl -fsS -X POST "$stride/api/v1/auth/register" -H 'Content-Type: application/json' \
-  -d '{"email":"runner1@example.com","password":"correct horse battery staple","name":"Load"}' >/dev/null
+# token: fresh access tokens of every athlete, comma-separated.
+token() {
+  local all="" k
+  for k in $(seq "$USERS"); do all="$all${all:+,}$(login "$k")"; done
+  echo "$all"
+}
+for k in $(seq "$USERS"); do
+  curl -fsS -X POST "$stride/api/v1/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"runner$k@example.com\",\"password\":\"correct horse battery staple\",\"name\":\"Load $k\"}" >/dev/null
+done
 
 # unfinished: uploads still queued or processing, read from the store itself.
 unfinished() {
@@ -164,7 +176,7 @@ bench stride "$stride" 16 file
 drain "1-hour GPX, duplicates after the first (parse + analyse, nothing stored)"
 
 # Worker throughput on distinct 1-hour files: parse + metrics + store.
-tok=$(token)
+tok=$(login 1)
 for k in $(seq "$GPX_FILES"); do gpx "$tmp/gpx-$k.gpx" "$(date -u -d "2023-01-01 +$k days" +%F)"; done
 start_ts=$(date +%s.%N)
 for k in $(seq "$GPX_FILES"); do

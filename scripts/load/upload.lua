@@ -1,8 +1,9 @@
 -- wrk script for scripts/load/run.sh: POST /api/v1/activities.
 -- MODE=json sends a small manual-entry workout whose start time differs on
 -- every request (so the worker stores each as a new activity, not a
--- duplicate); MODE=file sends FILE as CONTENT_TYPE. TOKEN is the bearer
--- token; PHASE keeps the start times of separate runs apart.
+-- duplicate); MODE=file sends FILE as CONTENT_TYPE. TOKEN holds bearer
+-- tokens, comma-separated, used in turn (several athletes); PHASE keeps the
+-- start times of separate runs apart.
 local threads = {}
 
 function setup(thread)
@@ -12,8 +13,10 @@ end
 
 function init(args)
   mode = os.getenv("MODE") or "json"
-  local token = os.getenv("TOKEN") or ""
-  headers = { ["Authorization"] = "Bearer " .. token }
+  tokens = {}
+  for t in string.gmatch(os.getenv("TOKEN") or "", "[^,]+") do table.insert(tokens, t) end
+  if #tokens == 0 then tokens = { "" } end
+  headers = {}
   if mode == "file" then
     local f = assert(io.open(os.getenv("FILE"), "rb"))
     filebody = f:read("*a")
@@ -28,10 +31,11 @@ function init(args)
 end
 
 function request()
+  n = n + 1
+  headers["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1]
   if mode == "file" then
     return wrk.format("POST", "/api/v1/activities", headers, filebody)
   end
-  n = n + 1
   local body = string.format(
     '{"sport":"running","start_time":"%s","elapsed_s":1800,"distance_m":5000,"calories":350,"name":"Lunch run"}',
     os.date("!%Y-%m-%dT%H:%M:%SZ", base + n))
