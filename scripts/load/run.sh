@@ -12,7 +12,8 @@
 # Environment: CONFIG=embedded (default: SQLite + embedded NATS in a temp
 # data dir) or CONFIG=postgres (PostgreSQL in a fresh schema + RabbitMQ, both
 # on 127.0.0.1, cleaned up afterwards); DURATION seconds per wrk run (10);
-# DRAIN_TIMEOUT seconds (600); GPX_FILES (20); LOG_LEVEL for stride (info).
+# DRAIN_TIMEOUT seconds (600); GPX_FILES (20); LOG_LEVEL for stride (info);
+# KEEP_LOGS=DIR to keep the servers' logs.
 # Every loop is bounded; every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,6 +47,8 @@ cleanup() {
       rabbitmqadmin delete exchange name="$x" >/dev/null 2>&1 || true
     done
   fi
+  # KEEP_LOGS=DIR keeps the servers' logs for a look after the run.
+  if [ -n "${KEEP_LOGS:-}" ]; then mkdir -p "$KEEP_LOGS" && cp "$tmp"/*.out "$tmp"/*.out.err "$KEEP_LOGS"/ 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
