@@ -327,3 +327,31 @@ func BenchmarkAcceptUpload(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCompleteUpload is the worker's store transaction for one small
+// upload: status check, duplicate check, activity, streams, outbox, finish.
+func BenchmarkCompleteUpload(b *testing.B) {
+	db := openGroupDB(b, GroupCommitOptions{})
+	u := createUser(b, db, "bench@example.com")
+	ctx := context.Background()
+	ids := make([]string, b.N)
+	for i := range b.N {
+		up, ev := newAccept(u.ID, fmt.Sprint(i))
+		if _, err := db.AcceptUpload(ctx, up, ev, nil); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = up.ID
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		start := t0.Add(time.Duration(i) * time.Minute)
+		a := &stride.Activity{ID: stride.NewID(start), UserID: u.ID, UploadID: ids[i], Sport: "running", Visibility: "public",
+			StartTime: start, EndTime: start.Add(time.Hour), ElapsedS: 3600, ContentHash: []byte(fmt.Sprint(i)), CreatedAt: t0, UpdatedAt: t0}
+		ev := store.OutboxEvent{ID: stride.NewID(start), Type: "activity.processed", Key: u.ID, Payload: []byte(`{}`), CreatedAt: t0}
+		status, _, err := db.CompleteUpload(ctx, ids[i], store.Completion{Activity: a, Streams: map[string][]byte{a.ID: []byte("s")}, Event: ev}, t0)
+		if err != nil || status != stride.UploadDone {
+			b.Fatal(status, err)
+		}
+	}
+}

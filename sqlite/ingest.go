@@ -202,13 +202,24 @@ func (db *DB) FailUpload(ctx context.Context, id string, p stride.UploadProblem,
 	return nil
 }
 
+// The statements of the worker's transaction, prepared once (see hot.go).
+const (
+	qUploadOutcome = `SELECT status, activity_id FROM uploads WHERE id = ?`
+	qFindDuplicate = `SELECT id FROM activities WHERE user_id = ? AND parent_id IS NULL
+			AND (content_hash = ? OR (external_id <> '' AND external_id = ?) OR start_time = ?) LIMIT 1`
+	qFinishUpload  = `UPDATE uploads SET status = ?, activity_id = ?, updated_at = ? WHERE id = ?`
+	qInsertStreams = `INSERT INTO activity_streams (activity_id, data) VALUES (?, ?)`
+	qInsertOutbox  = `INSERT INTO outbox (event_id, type, key, payload, created_at) VALUES (?, ?, ?, ?, ?)`
+)
+
 // CompleteUpload implements store.Ingest.
 func (db *DB) CompleteUpload(ctx context.Context, uploadID string, c store.Completion, now time.Time) (string, string, error) {
 	var status, activityID string
+	hot := db.hotStatements(ctx)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var cur string
 		var curActivity sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT status, activity_id FROM uploads WHERE id = ?`, uploadID).Scan(&cur, &curActivity)
+		err := hot.queryRow(ctx, tx, qUploadOutcome, uploadID).Scan(&cur, &curActivity)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Upload")
 		}
@@ -221,25 +232,22 @@ func (db *DB) CompleteUpload(ctx context.Context, uploadID string, c store.Compl
 		}
 		a := c.Activity
 		var dup string
-		err = tx.QueryRowContext(ctx, `SELECT id FROM activities WHERE user_id = ? AND parent_id IS NULL
-			AND (content_hash = ? OR (external_id <> '' AND external_id = ?) OR start_time = ?) LIMIT 1`,
-			a.UserID, a.ContentHash, a.ExternalID, micros(a.StartTime)).Scan(&dup)
+		err = hot.queryRow(ctx, tx, qFindDuplicate, a.UserID, a.ContentHash, a.ExternalID, micros(a.StartTime)).Scan(&dup)
 		switch {
 		case err == nil:
 			status, activityID = stride.UploadDuplicate, dup
 		case errors.Is(err, sql.ErrNoRows):
-			if err := insertActivity(ctx, tx, a, c.Streams); err != nil {
+			if err := insertActivity(ctx, hot, tx, a, c.Streams); err != nil {
 				return err
 			}
-			if err := insertOutbox(ctx, tx, c.Event); err != nil {
+			if err := hot.insertOutbox(ctx, tx, c.Event); err != nil {
 				return err
 			}
 			status, activityID = stride.UploadDone, a.ID
 		default:
 			return fmt.Errorf("look for a duplicate of upload %s: %w", uploadID, err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE uploads SET status = ?, activity_id = ?, updated_at = ? WHERE id = ?`,
-			status, activityID, micros(now), uploadID)
+		_, err = hot.exec(ctx, tx, qFinishUpload, status, activityID, micros(now), uploadID)
 		return err
 	})
 	if err != nil {
@@ -256,7 +264,7 @@ func jsonOrNull(v []float64) any {
 	return string(b)
 }
 
-func insertActivity(ctx context.Context, tx *sql.Tx, a *stride.Activity, streams map[string][]byte) error {
+func insertActivity(ctx context.Context, hot *hotStatements, tx *sql.Tx, a *stride.Activity, streams map[string][]byte) error {
 	details := a.Details
 	if len(details) == 0 {
 		details = json.RawMessage("{}")
@@ -265,8 +273,7 @@ func insertActivity(ctx context.Context, tx *sql.Tx, a *stride.Activity, streams
 	if a.ParentID != "" {
 		parent = a.ParentID
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO activities (`+activityColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := hot.exec(ctx, tx, qInsertActivity,
 		a.ID, a.UserID, a.UploadID, parent, a.Sport, a.SubSport, a.Name, a.Description, a.Visibility, a.Indoor, a.Virtual,
 		micros(a.StartTime), micros(a.EndTime), a.LocalStart, a.TimeZone, a.UTCOffsetS, a.ElapsedS, a.TimerS, a.MovingS,
 		a.DistanceM, a.AscentM, a.DescentM, a.AvgSpeedMps, a.MaxSpeedMps, a.AvgHR, a.MaxHR, a.Calories, a.Polyline,
@@ -276,17 +283,20 @@ func insertActivity(ctx context.Context, tx *sql.Tx, a *stride.Activity, streams
 		return fmt.Errorf("insert activity %s: %w", a.ID, err)
 	}
 	if data, ok := streams[a.ID]; ok {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_streams (activity_id, data) VALUES (?, ?)`, a.ID, data); err != nil {
+		if _, err := hot.exec(ctx, tx, qInsertStreams, a.ID, data); err != nil {
 			return fmt.Errorf("insert streams of %s: %w", a.ID, err)
 		}
 	}
 	for i := range a.Children {
-		if err := insertActivity(ctx, tx, &a.Children[i], streams); err != nil {
+		if err := insertActivity(ctx, hot, tx, &a.Children[i], streams); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+const qInsertActivity = `INSERT INTO activities (` + activityColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const activityColumns = `id, user_id, upload_id, parent_id, sport, sub_sport, name, description, visibility, indoor, virtual,
 	start_time, end_time, local_start, time_zone, utc_offset_s, elapsed_s, timer_s, moving_s, distance_m, ascent_m,

@@ -39,6 +39,7 @@ type DB struct {
 	group *committer
 	// readStmts holds the hot read queries prepared on the read pool.
 	readStmts *stmtCache
+	hotState
 }
 
 // Options tune an opened database; the zero value is the default.
@@ -103,6 +104,11 @@ func (db *DB) Close() error {
 	if db.group != nil {
 		db.group.close()
 	}
+	db.hotMu.Lock()
+	if db.hot != nil {
+		db.hot.close()
+	}
+	db.hotMu.Unlock()
 	return errors.Join(db.readStmts.close(), db.read.Close(), db.write.Close())
 }
 
