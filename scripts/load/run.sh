@@ -191,3 +191,8 @@ python3 -c "import time; print(f'| {int(\"$GPX_FILES\")} distinct 1-hour GPX fro
 failed=$( [ "$CONFIG" = postgres ] && psql -qtA -h 127.0.0.1 -U postgres -d test -c "SELECT status, count(*) FROM $schema.uploads GROUP BY 1" \
   || sqlite3 "file:$tmp/data/stride.db?mode=ro" "SELECT status, count(*) FROM uploads GROUP BY 1")
 echo "upload statuses at the end: $(echo $failed)"
+# Why any upload failed: a load test must not fail valid uploads.
+problems=$( [ "$CONFIG" = postgres ] && psql -qtA -h 127.0.0.1 -U postgres -d test -c "SELECT problem, count(*) FROM $schema.uploads WHERE status = 'failed' GROUP BY 1" \
+  || sqlite3 "file:$tmp/data/stride.db?mode=ro" "SELECT problem, count(*) FROM uploads WHERE status = 'failed' GROUP BY 1")
+[ -n "$problems" ] && echo "failed uploads: $problems"
+true
