@@ -93,7 +93,11 @@ type Activity struct {
 	EndLatLng   []float64
 	// Details is the rest of the analysis (splits, laps, zones, power, best
 	// efforts, device sources, figures from points), kept as JSON.
-	Details     json.RawMessage
+	Details json.RawMessage
+	// Efforts are the best efforts by name (see ActivityFacts.Efforts),
+	// kept apart from Details so that records and leaderboards can read
+	// them cheaply.
+	Efforts     map[string]float64
 	ContentHash []byte
 	ExternalID  string
 	Device      string

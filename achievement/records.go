@@ -1,0 +1,122 @@
+package achievement
+
+import (
+	"slices"
+
+	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/activity"
+)
+
+// Records returns the athlete's personal record progressions: walking
+// through the activities oldest first, every best effort that beats the
+// athlete's best so far for that effort is a record, with the one it beat.
+// The result is ordered by effort (as activity.Efforts lists them), then
+// oldest first; the last of each effort is the current record.
+func Records(userID string, facts []stride.ActivityFacts) []stride.Record {
+	ordered := slices.Clone(facts)
+	slices.SortStableFunc(ordered, func(a, b stride.ActivityFacts) int {
+		if c := a.StartTime.Compare(b.StartTime); c != 0 {
+			return c
+		}
+		if a.ActivityID < b.ActivityID {
+			return -1
+		}
+		if a.ActivityID > b.ActivityID {
+			return 1
+		}
+		return 0
+	})
+	var out []stride.Record
+	for _, e := range activity.Efforts() {
+		var best *stride.Record
+		for _, f := range ordered {
+			v, ok := f.Efforts[e.Name]
+			if !ok || v <= 0 {
+				continue
+			}
+			if best != nil && !(e.LowerIsBetter && v < best.Value || !e.LowerIsBetter && v > best.Value) {
+				continue
+			}
+			r := stride.Record{UserID: userID, Effort: e.Name, ActivityID: f.ActivityID, AchievedAt: f.StartTime.UTC(), Value: v}
+			if best != nil {
+				prev := best.Value
+				r.PreviousValue, r.PreviousActivityID = &prev, best.ActivityID
+			}
+			out = append(out, r)
+			best = &out[len(out)-1]
+		}
+	}
+	return out
+}
+
+// Current returns the latest record of each effort from a progression
+// ordered as Records orders it.
+func Current(progression []stride.Record) []stride.Record {
+	var out []stride.Record
+	for i, r := range progression {
+		if i+1 == len(progression) || progression[i+1].Effort != r.Effort {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Changes compares what was stored with what was just computed and returns
+// what is new: achievements of a type not stored before, and records (by
+// effort and activity) not stored before. These are what the projection
+// announces (achievement.unlocked, record.set); a recomputation that finds
+// the same sets announces nothing, which is what makes redelivery silent.
+func Changes(storedA, computedA []stride.Achievement, storedR, computedR []stride.Record) (unlocked []stride.Achievement, set []stride.Record) {
+	haveA := map[string]bool{}
+	for _, a := range storedA {
+		haveA[a.Type] = true
+	}
+	for _, a := range computedA {
+		if !haveA[a.Type] {
+			unlocked = append(unlocked, a)
+		}
+	}
+	type key struct{ effort, activity string }
+	haveR := map[key]bool{}
+	for _, r := range storedR {
+		haveR[key{r.Effort, r.ActivityID}] = true
+	}
+	for _, r := range computedR {
+		if !haveR[key{r.Effort, r.ActivityID}] {
+			set = append(set, r)
+		}
+	}
+	return unlocked, set
+}
+
+// Same reports whether two achievement sets and record progressions are
+// equal, whatever their order, so that an unchanged recomputation writes
+// nothing.
+func Same(a, b []stride.Achievement, ra, rb []stride.Record) bool {
+	if len(a) != len(b) || len(ra) != len(rb) {
+		return false
+	}
+	byType := make(map[string]stride.Achievement, len(a))
+	for _, x := range a {
+		byType[x.Type] = x
+	}
+	for _, y := range b {
+		x, ok := byType[y.Type]
+		if !ok || x.ActivityID != y.ActivityID || !x.AchievedAt.Equal(y.AchievedAt) || x.Value != y.Value || x.Description != y.Description {
+			return false
+		}
+	}
+	type key struct{ effort, activity string }
+	byKey := make(map[key]stride.Record, len(ra))
+	for _, x := range ra {
+		byKey[key{x.Effort, x.ActivityID}] = x
+	}
+	for _, y := range rb {
+		x, ok := byKey[key{y.Effort, y.ActivityID}]
+		if !ok || !x.AchievedAt.Equal(y.AchievedAt) || x.Value != y.Value || x.PreviousActivityID != y.PreviousActivityID ||
+			(x.PreviousValue == nil) != (y.PreviousValue == nil) || (x.PreviousValue != nil && *x.PreviousValue != *y.PreviousValue) {
+			return false
+		}
+	}
+	return true
+}
