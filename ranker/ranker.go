@@ -51,9 +51,11 @@ import (
 
 // Ranker is a set of leaderboards. Every method is safe for concurrent use.
 type Ranker interface {
-	// Set gives members absolute scores, creating boards as needed. The
-	// updates are applied atomically and, in Redis, in one round trip: pass
-	// all the boards one activity touches in one call.
+	// Set gives members absolute scores, creating boards as needed, and
+	// takes members off boards for updates with Remove. The updates are
+	// applied in order, atomically and, in Redis, in one round trip: pass
+	// all the boards one activity touches in one call, including those the
+	// athlete no longer belongs on.
 	Set(ctx context.Context, updates ...Update) error
 
 	// Incr adds each update's Score to the member's score (a missing
@@ -62,7 +64,8 @@ type Ranker interface {
 	// update already applied for this event id is skipped, so a redelivered
 	// event never counts twice. It returns how many updates were applied
 	// (0 for a full duplicate). All the updates of one call are one atomic
-	// step and one round trip.
+	// step and one round trip. An update with Remove is invalid here: a
+	// removal is not a delta, and repeating it is already harmless.
 	Incr(ctx context.Context, eventID string, updates ...Update) (applied int, err error)
 
 	// Remove takes members off a board (a deleted account, or before
@@ -119,8 +122,16 @@ type Update struct {
 	// Score is the new score for Set, the delta for Incr.
 	Score float64
 	// ExpireAt, when not zero, becomes the board's deadline. Zero leaves the
-	// deadline as it is (none for a new board).
+	// deadline as it is (none for a new board). After a Remove it applies
+	// only if the board still has members.
 	ExpireAt time.Time
+	// Remove, in Set, takes Member off Board instead of scoring it: the
+	// leaderboard projection recomputes an athlete's scores for every board
+	// an activity touches and must drop them, in the same atomic call, from
+	// boards where they no longer have anything. Score is ignored, a missing
+	// member or board is not an error, and a board whose last member goes
+	// is deleted with its deadline, as by Delete. Incr rejects it.
+	Remove bool
 }
 
 // Entry is a member's place on a board.
@@ -134,7 +145,7 @@ type Entry struct {
 var (
 	// ErrInvalid is wrapped by every error about an argument: an empty
 	// board, member or event id, a score that is not finite, a negative
-	// offset, limit or k.
+	// offset, limit or k, a Remove given to Incr.
 	ErrInvalid = errors.New("ranker: invalid argument")
 	// ErrClosed is returned by every call after Close.
 	ErrClosed = errors.New("ranker: closed")
@@ -167,8 +178,9 @@ func RankSubset(entries []Entry) {
 	}
 }
 
-// ValidateUpdates checks updates as every adapter must before writing, so
-// that a bad batch fails whole rather than half applied.
+// ValidateUpdates checks the updates of a Set as every adapter must before
+// writing, so that a bad batch fails whole rather than half applied. The
+// Score of a Remove is not checked: it is ignored.
 func ValidateUpdates(updates []Update) error {
 	for i, u := range updates {
 		if u.Board == "" {
@@ -177,11 +189,25 @@ func ValidateUpdates(updates []Update) error {
 		if u.Member == "" {
 			return fmt.Errorf("%w: update %d: empty member", ErrInvalid, i)
 		}
-		if math.IsNaN(u.Score) || math.IsInf(u.Score, 0) {
+		if !u.Remove && (math.IsNaN(u.Score) || math.IsInf(u.Score, 0)) {
 			return fmt.Errorf("%w: update %d: score %v is not finite", ErrInvalid, i, u.Score)
 		}
 	}
 	return nil
+}
+
+// ValidateIncr checks the event id and updates of an Incr: those of a Set,
+// without Remove.
+func ValidateIncr(eventID string, updates []Update) error {
+	if eventID == "" {
+		return fmt.Errorf("%w: empty event id", ErrInvalid)
+	}
+	for i, u := range updates {
+		if u.Remove {
+			return fmt.Errorf("%w: update %d: Remove in Incr (use Set)", ErrInvalid, i)
+		}
+	}
+	return ValidateUpdates(updates)
 }
 
 // ValidateEntries checks the entries of a Replace: members present, once

@@ -207,8 +207,9 @@ func deadlineArg(at time.Time) string {
 	return strconv.FormatInt(max(at.UnixMilli(), 1), 10)
 }
 
-// Set implements ranker.Ranker: one MULTI/EXEC pipeline, so the batch is
-// atomic and one round trip.
+// Set implements ranker.Ranker: one MULTI/EXEC pipeline of ZADDs and ZREMs
+// (PEXPIREAT on a key a ZREM emptied is a no-op, as the port wants), so the
+// batch is atomic and one round trip.
 func (r *Ranker) Set(ctx context.Context, updates ...ranker.Update) error {
 	if err := ranker.ValidateUpdates(updates); err != nil {
 		return fmt.Errorf("redis ranker: set: %w", err)
@@ -222,7 +223,13 @@ func (r *Ranker) Set(ctx context.Context, updates ...ranker.Update) error {
 	_, err := r.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, u := range updates {
 			k := r.boardKey(u.Board)
-			p.ZAdd(ctx, k, goredis.Z{Score: stored(u.Score), Member: u.Member})
+			if u.Remove {
+				// ZREM of the last member deletes the key and its
+				// deadline, which is the port's empty board.
+				p.ZRem(ctx, k, u.Member)
+			} else {
+				p.ZAdd(ctx, k, goredis.Z{Score: stored(u.Score), Member: u.Member})
+			}
 			if !u.ExpireAt.IsZero() {
 				p.PExpireAt(ctx, k, time.UnixMilli(max(u.ExpireAt.UnixMilli(), 1)))
 			}
@@ -237,10 +244,7 @@ func (r *Ranker) Set(ctx context.Context, updates ...ranker.Update) error {
 
 // Incr implements ranker.Ranker with incrScript.
 func (r *Ranker) Incr(ctx context.Context, eventID string, updates ...ranker.Update) (int, error) {
-	if eventID == "" {
-		return 0, fmt.Errorf("redis ranker: incr: %w: empty event id", ranker.ErrInvalid)
-	}
-	if err := ranker.ValidateUpdates(updates); err != nil {
+	if err := ranker.ValidateIncr(eventID, updates); err != nil {
 		return 0, fmt.Errorf("redis ranker: incr: %w", err)
 	}
 	if err := r.check(ctx, "incr"); err != nil {

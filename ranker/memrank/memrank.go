@@ -186,6 +186,22 @@ func (r *Ranker) Set(ctx context.Context, updates ...ranker.Update) error {
 	}
 	defer r.mu.Unlock()
 	for _, u := range updates {
+		if u.Remove {
+			b := r.boards[u.Board]
+			if b == nil {
+				continue
+			}
+			b.remove(u.Member)
+			if len(b.scores) == 0 {
+				// At once, not at the end of the call: a later update of
+				// the call then starts a new board, without the old
+				// deadline, as in Redis.
+				delete(r.boards, u.Board)
+				continue
+			}
+			r.setDeadline(u.Board, b, u.ExpireAt, now)
+			continue
+		}
 		b := r.boardFor(u.Board)
 		b.set(u.Member, u.Score)
 		r.setDeadline(u.Board, b, u.ExpireAt, now)
@@ -195,10 +211,7 @@ func (r *Ranker) Set(ctx context.Context, updates ...ranker.Update) error {
 
 // Incr implements ranker.Ranker.
 func (r *Ranker) Incr(ctx context.Context, eventID string, updates ...ranker.Update) (int, error) {
-	if eventID == "" {
-		return 0, errorf("incr", fmt.Errorf("%w: empty event id", ranker.ErrInvalid))
-	}
-	if err := ranker.ValidateUpdates(updates); err != nil {
+	if err := ranker.ValidateIncr(eventID, updates); err != nil {
 		return 0, errorf("incr", err)
 	}
 	now, err := r.lockWrite(ctx, "incr")

@@ -48,9 +48,16 @@ func testModel(t *testing.T, r ranker.Ranker) {
 		switch op := rng.IntN(100); {
 		case op < 25:
 			ups := updates()
+			for i := range ups {
+				ups[i].Remove = rng.IntN(4) == 0
+			}
 			mustSet(t, r, ups...)
 			for _, u := range ups {
-				m.board(u.Board)[u.Member] = u.Score
+				if u.Remove {
+					delete(m.board(u.Board), u.Member)
+				} else {
+					m.board(u.Board)[u.Member] = u.Score
+				}
 			}
 		case op < 60:
 			event := fmt.Sprintf("ev%d", rng.IntN(200))

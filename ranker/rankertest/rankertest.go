@@ -45,6 +45,8 @@ func Run(t *testing.T, newRanker Factory) {
 		{"Missing", testMissing},
 		{"Scores", testScores},
 		{"Remove", testRemove},
+		{"SetRemove", testSetRemove},
+		{"SetRemoveAtomic", testSetRemoveAtomic},
 		{"Replace", testReplace},
 		{"Delete", testDelete},
 		{"Expiry", testExpiry},
@@ -479,6 +481,107 @@ func testRemove(t *testing.T, r ranker.Ranker) {
 	}
 }
 
+func testSetRemove(t *testing.T, r ranker.Ranker) {
+	const week, month = "distance:running:week:2026-W47:global", "distance:running:month:2026-11:global"
+	weekEnd := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	mustSet(t, r,
+		ranker.Update{Board: week, Member: "ana", Score: 3, ExpireAt: weekEnd},
+		ranker.Update{Board: week, Member: "ben", Score: 2},
+		ranker.Update{Board: month, Member: "ana", Score: 30},
+		ranker.Update{Board: month, Member: "ben", Score: 20},
+	)
+	// One call mixes removals and scores, on several boards; a removal of
+	// a member or board that does not exist is fine, and its Score, even
+	// one that is not a number, is ignored.
+	nan := func() float64 { z := 0.0; return z / z }()
+	mustSet(t, r,
+		ranker.Update{Board: week, Member: "ana", Remove: true, Score: 99},
+		ranker.Update{Board: week, Member: "cy", Score: 5},
+		ranker.Update{Board: week, Member: "nobody", Remove: true},
+		ranker.Update{Board: month, Member: "ana", Score: 31},
+		ranker.Update{Board: month, Member: "ben", Remove: true, Score: nan},
+		ranker.Update{Board: "never-written", Member: "ana", Remove: true},
+	)
+	if got, want := top(t, r, week, 0, 10), []ranker.Entry{ent("cy", 5, 1), ent("ben", 2, 2)}; !equalEntries(got, want) {
+		t.Errorf("week = %+v, want %+v", got, want)
+	}
+	if got, want := top(t, r, month, 0, 10), []ranker.Entry{ent("ana", 31, 1)}; !equalEntries(got, want) {
+		t.Errorf("month = %+v, want %+v", got, want)
+	}
+	if n := size(t, r, "never-written"); n != 0 {
+		t.Errorf("a removal created a board of %d members", n)
+	}
+	if at, err := r.ExpiresAt(ctx(t), week); err != nil || !at.Equal(weekEnd) {
+		t.Errorf("week expires at = %v, %v; want %v (kept)", at, err, weekEnd)
+	}
+	// Removing the last members deletes the board, deadline included...
+	mustSet(t, r,
+		ranker.Update{Board: week, Member: "ben", Remove: true},
+		ranker.Update{Board: week, Member: "cy", Remove: true, ExpireAt: weekEnd.Add(time.Hour)},
+	)
+	if n := size(t, r, week); n != 0 {
+		t.Errorf("size after removing every member = %d", n)
+	}
+	if _, ok := rankOf(t, r, week, "cy"); ok {
+		t.Error("removed member still ranked")
+	}
+	if at, err := r.ExpiresAt(ctx(t), week); err != nil || !at.IsZero() {
+		t.Errorf("expires at of the emptied board = %v, %v; want none", at, err)
+	}
+	// ...even within a call: a later update starts a new board.
+	mustSet(t, r,
+		ranker.Update{Board: month, Member: "ana", Remove: true},
+		ranker.Update{Board: month, Member: "dee", Score: 1},
+	)
+	if got, want := top(t, r, month, 0, 10), []ranker.Entry{ent("dee", 1, 1)}; !equalEntries(got, want) {
+		t.Errorf("month = %+v, want %+v", got, want)
+	}
+	// A removed member comes back as a new one.
+	mustSet(t, r, ranker.Update{Board: week, Member: "cy", Score: 7})
+	wantRank(t, r, week, "cy", 1, 7)
+}
+
+// testSetRemoveAtomic moves one member's place between two members with
+// calls that remove one and score the other: a reader must never see the
+// board with both or neither.
+func testSetRemoveAtomic(t *testing.T, r ranker.Ranker) {
+	const b = "activities:all:all:all:global"
+	mustSet(t, r, ranker.Update{Board: b, Member: "a", Score: 1})
+	done := make(chan struct{})
+	var writeErr error
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			from, to := "a", "b"
+			if i%2 == 1 {
+				from, to = to, from
+			}
+			err := r.Set(context.Background(),
+				ranker.Update{Board: b, Member: from, Remove: true},
+				ranker.Update{Board: b, Member: to, Score: float64(i)},
+			)
+			if err != nil {
+				writeErr = err
+				return
+			}
+		}
+	}()
+	for reads := 0; ; reads++ {
+		select {
+		case <-done:
+			if writeErr != nil {
+				t.Fatal(writeErr)
+			}
+			t.Logf("%d reads", reads)
+			return
+		default:
+		}
+		if n := size(t, r, b); n != 1 {
+			t.Fatalf("a reader saw %d members mid-call, want 1", n)
+		}
+	}
+}
+
 func testReplace(t *testing.T, r ranker.Ranker) {
 	const b = "distance:running:year:2026:global"
 	mustSet(t, r,
@@ -617,6 +720,8 @@ func testInvalid(t *testing.T, r ranker.Ranker) {
 	}
 	_, checks["incr empty event"] = r.Incr(c, "", ranker.Update{Board: "b", Member: "a", Score: 1})
 	_, checks["incr NaN"] = r.Incr(c, "e", ranker.Update{Board: "b", Member: "a", Score: nan})
+	_, checks["incr remove"] = r.Incr(c, "e", ranker.Update{Board: "b", Member: "a", Score: 1}, ranker.Update{Board: "b", Member: "a", Remove: true})
+	checks["set remove empty member"] = r.Set(c, ranker.Update{Board: "b", Remove: true})
 	_, checks["top negative offset"] = r.Top(c, "b", -1, 10)
 	_, checks["top negative limit"] = r.Top(c, "b", 0, -1)
 	_, checks["around negative k"] = r.Around(c, "b", "a", -1)
