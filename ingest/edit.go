@@ -23,6 +23,30 @@ type ChangedData struct {
 	UserID     string  `json:"user_id"`
 	Sport      *string `json:"sport,omitempty"`
 	Visibility *string `json:"visibility,omitempty"`
+	// Before lists what the activity counted for before the change: one entry per leg of a multisport activity, else one.
+	Before []CountedAs `json:"before"`
+}
+
+// CountedAs is a sport and day an activity counted for, so that a
+// projection can take it out of the periods it was in, even once the
+// activity is gone.
+type CountedAs struct {
+	Sport     string `json:"sport"`
+	LocalDate string `json:"local_date"`
+}
+
+// countedAs lists what a stored activity counts for: its legs when it has
+// any (they carry the sports), else itself.
+func countedAs(a *stride.Activity) []CountedAs {
+	legs := a.Children
+	if len(legs) == 0 {
+		legs = []stride.Activity{*a}
+	}
+	out := make([]CountedAs, len(legs))
+	for i, l := range legs {
+		out[i] = CountedAs{Sport: l.Sport, LocalDate: stride.LocalDate(l.LocalStart, l.StartTime)}
+	}
+	return out
 }
 
 // UpdateActivity applies the owner's edit and emits activity.updated.
@@ -57,11 +81,11 @@ func (s *Service) UpdateActivity(ctx context.Context, userID, id string, upd sto
 		return nil, err
 	}
 	now := s.now().UTC()
-	ev, err := s.event(EventUpdated, userID, id, ChangedData{ActivityID: id, UserID: userID, Sport: upd.Sport, Visibility: upd.Visibility}, now)
-	if err != nil {
-		return nil, err
+	event := func(before *stride.Activity) (store.OutboxEvent, error) {
+		return s.event(EventUpdated, userID, id, ChangedData{ActivityID: id, UserID: userID, Sport: upd.Sport,
+			Visibility: upd.Visibility, Before: countedAs(before)}, now)
 	}
-	a, err := s.store.UpdateActivity(ctx, userID, id, upd, ev, now)
+	a, err := s.store.UpdateActivity(ctx, userID, id, upd, event, now)
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +95,11 @@ func (s *Service) UpdateActivity(ctx context.Context, userID, id string, upd sto
 
 // DeleteActivity deletes the owner's activity and emits activity.deleted.
 func (s *Service) DeleteActivity(ctx context.Context, userID, id string) error {
-	ev, err := s.event(EventDeleted, userID, id, ChangedData{ActivityID: id, UserID: userID}, s.now().UTC())
-	if err != nil {
-		return err
+	now := s.now().UTC()
+	event := func(before *stride.Activity) (store.OutboxEvent, error) {
+		return s.event(EventDeleted, userID, id, ChangedData{ActivityID: id, UserID: userID, Before: countedAs(before)}, now)
 	}
-	if err := s.store.DeleteActivity(ctx, userID, id, ev); err != nil {
+	if err := s.store.DeleteActivity(ctx, userID, id, event); err != nil {
 		return err
 	}
 	s.notify()

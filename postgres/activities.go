@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,18 +11,33 @@ import (
 	"github.com/stridehq/stride/store"
 )
 
+// ownActivity reads, inside tx, the user's top-level activity as it is
+// before a change, locked until the change commits, and builds the change's
+// event from it.
+func ownActivity(ctx context.Context, tx pgx.Tx, userID, id string, event func(before *stride.Activity) (store.OutboxEvent, error)) (store.OutboxEvent, error) {
+	before, err := loadActivity(ctx, tx, id, ` AND user_id = $2 AND parent_id IS NULL FOR UPDATE`, userID)
+	if err != nil {
+		return store.OutboxEvent{}, err
+	}
+	ev, err := event(before)
+	if err != nil {
+		return store.OutboxEvent{}, fmt.Errorf("build the event of activity %s: %w", id, err)
+	}
+	return ev, nil
+}
+
 // UpdateActivity implements store.Ingest.
-func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.ActivityUpdate, ev store.OutboxEvent, now time.Time) (*stride.Activity, error) {
+func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.ActivityUpdate, event func(before *stride.Activity) (store.OutboxEvent, error), now time.Time) (*stride.Activity, error) {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE activities SET name = coalesce($1, name), description = coalesce($2, description),
-			visibility = coalesce($3, visibility), sport = coalesce($4, sport), updated_at = $5
-			WHERE id = $6 AND user_id = $7 AND parent_id IS NULL`,
-			upd.Name, upd.Description, upd.Visibility, upd.Sport, now, id, userID)
+		ev, err := ownActivity(ctx, tx, userID, id, event)
 		if err != nil {
-			return fmt.Errorf("update activity %s: %w", id, err)
+			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return notFound("Activity")
+		if _, err := tx.Exec(ctx, `UPDATE activities SET name = coalesce($1, name), description = coalesce($2, description),
+			visibility = coalesce($3, visibility), sport = coalesce($4, sport), updated_at = $5
+			WHERE id = $6`,
+			upd.Name, upd.Description, upd.Visibility, upd.Sport, now, id); err != nil {
+			return fmt.Errorf("update activity %s: %w", id, err)
 		}
 		// Children share the parent's visibility: a private triathlon must
 		// not leave its legs public.
@@ -42,15 +56,11 @@ func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.A
 }
 
 // DeleteActivity implements store.Ingest.
-func (db *DB) DeleteActivity(ctx context.Context, userID, id string, ev store.OutboxEvent) error {
+func (db *DB) DeleteActivity(ctx context.Context, userID, id string, event func(before *stride.Activity) (store.OutboxEvent, error)) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		var uploadID string
-		err := tx.QueryRow(ctx, `SELECT upload_id FROM activities WHERE id = $1 AND user_id = $2 AND parent_id IS NULL FOR UPDATE`, id, userID).Scan(&uploadID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("Activity")
-		}
+		ev, err := ownActivity(ctx, tx, userID, id, event)
 		if err != nil {
-			return fmt.Errorf("load activity %s: %w", id, err)
+			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM activities WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("delete activity %s: %w", id, err)

@@ -262,16 +262,20 @@ func insertActivity(ctx context.Context, tx pgx.Tx, a *stride.Activity, streams 
 	if a.ParentID != "" {
 		parent = a.ParentID
 	}
-	placeholders := make([]string, 37)
+	efforts, err := effortsJSON(a.Efforts)
+	if err != nil {
+		return fmt.Errorf("activity %s: %w", a.ID, err)
+	}
+	placeholders := make([]string, 39)
 	for i := range placeholders {
 		placeholders[i] = "$" + strconv.Itoa(i+1)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO activities (`+activityColumns+`) VALUES (`+strings.Join(placeholders, ", ")+`)`,
+	_, err = tx.Exec(ctx, `INSERT INTO activities (`+activityColumns+`, local_date) VALUES (`+strings.Join(placeholders, ", ")+`)`,
 		a.ID, a.UserID, a.UploadID, parent, a.Sport, a.SubSport, a.Name, a.Description, a.Visibility, a.Indoor, a.Virtual,
 		a.StartTime, a.EndTime, a.LocalStart, a.TimeZone, a.UTCOffsetS, a.ElapsedS, a.TimerS, a.MovingS,
 		a.DistanceM, a.AscentM, a.DescentM, a.AvgSpeedMps, a.MaxSpeedMps, a.AvgHR, a.MaxHR, a.Calories, a.Polyline,
 		jsonOrNull(a.BBox), jsonOrNull(a.StartLatLng), jsonOrNull(a.EndLatLng), string(details), a.ContentHash, a.ExternalID,
-		a.Device, a.CreatedAt, a.UpdatedAt)
+		a.Device, a.CreatedAt, a.UpdatedAt, efforts, stride.LocalDate(a.LocalStart, a.StartTime))
 	if err != nil {
 		return fmt.Errorf("insert activity %s: %w", a.ID, err)
 	}
@@ -291,19 +295,32 @@ func insertActivity(ctx context.Context, tx pgx.Tx, a *stride.Activity, streams 
 const activityColumns = `id, user_id, upload_id, parent_id, sport, sub_sport, name, description, visibility, indoor, virtual,
 	start_time, end_time, local_start, time_zone, utc_offset_s, elapsed_s, timer_s, moving_s, distance_m, ascent_m,
 	descent_m, avg_speed_mps, max_speed_mps, avg_hr, max_hr, calories, polyline, bbox, start_latlng, end_latlng, details,
-	content_hash, external_id, device, created_at, updated_at`
+	content_hash, external_id, device, created_at, updated_at, efforts`
+
+// effortsJSON encodes best efforts for the efforts column: none is an empty
+// object, never null, so that every row decodes to a map.
+func effortsJSON(e map[string]float64) (string, error) {
+	if len(e) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return "", fmt.Errorf("encode efforts: %w", err)
+	}
+	return string(b), nil
+}
 
 func scanActivity(row pgx.Row) (*stride.Activity, error) {
 	var (
 		a                    stride.Activity
 		parent               *string
 		bbox, startLL, endLL *string
-		details              string
+		details, efforts     string
 	)
 	err := row.Scan(&a.ID, &a.UserID, &a.UploadID, &parent, &a.Sport, &a.SubSport, &a.Name, &a.Description, &a.Visibility,
 		&a.Indoor, &a.Virtual, &a.StartTime, &a.EndTime, &a.LocalStart, &a.TimeZone, &a.UTCOffsetS, &a.ElapsedS, &a.TimerS,
 		&a.MovingS, &a.DistanceM, &a.AscentM, &a.DescentM, &a.AvgSpeedMps, &a.MaxSpeedMps, &a.AvgHR, &a.MaxHR, &a.Calories,
-		&a.Polyline, &bbox, &startLL, &endLL, &details, &a.ContentHash, &a.ExternalID, &a.Device, &a.CreatedAt, &a.UpdatedAt)
+		&a.Polyline, &bbox, &startLL, &endLL, &details, &a.ContentHash, &a.ExternalID, &a.Device, &a.CreatedAt, &a.UpdatedAt, &efforts)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +339,9 @@ func scanActivity(row pgx.Row) (*stride.Activity, error) {
 		}
 	}
 	a.Details = json.RawMessage(details)
+	if err := json.Unmarshal([]byte(efforts), &a.Efforts); err != nil {
+		return nil, fmt.Errorf("activity %s efforts: %w", a.ID, err)
+	}
 	return &a, nil
 }
 
@@ -337,14 +357,29 @@ func collectActivities(rows pgx.Rows) ([]stride.Activity, error) {
 
 // Activity implements store.Ingest.
 func (db *DB) Activity(ctx context.Context, id string) (*stride.Activity, error) {
-	a, err := scanActivity(db.pool.QueryRow(ctx, `SELECT `+activityColumns+` FROM activities WHERE id = $1`, id))
+	return loadActivity(ctx, db.pool, id, "")
+}
+
+// querier is the read side shared by the pool and a transaction, which
+// must see its own state.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// loadActivity reads an activity with its children; cond (with its args,
+// numbered from $2) narrows which activity may be found, e.g. only the
+// owner's.
+func loadActivity(ctx context.Context, q querier, id, cond string, args ...any) (*stride.Activity, error) {
+	a, err := scanActivity(q.QueryRow(ctx, `SELECT `+activityColumns+` FROM activities WHERE id = $1`+cond,
+		append([]any{id}, args...)...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("Activity")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load activity %s: %w", id, err)
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+activityColumns+` FROM activities WHERE parent_id = $1 ORDER BY start_time, id`, id)
+	rows, err := q.Query(ctx, `SELECT `+activityColumns+` FROM activities WHERE parent_id = $1 ORDER BY start_time, id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("load children of %s: %w", id, err)
 	}

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,18 +10,32 @@ import (
 	"github.com/stridehq/stride/store"
 )
 
+// ownActivity reads, inside tx, the user's top-level activity as it is
+// before a change, and builds the change's event from it.
+func ownActivity(ctx context.Context, tx *sql.Tx, userID, id string, event func(before *stride.Activity) (store.OutboxEvent, error)) (store.OutboxEvent, error) {
+	before, err := loadActivity(ctx, tx, id, ` AND user_id = ? AND parent_id IS NULL`, userID)
+	if err != nil {
+		return store.OutboxEvent{}, err
+	}
+	ev, err := event(before)
+	if err != nil {
+		return store.OutboxEvent{}, fmt.Errorf("build the event of activity %s: %w", id, err)
+	}
+	return ev, nil
+}
+
 // UpdateActivity implements store.Ingest.
-func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.ActivityUpdate, ev store.OutboxEvent, now time.Time) (*stride.Activity, error) {
+func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.ActivityUpdate, event func(before *stride.Activity) (store.OutboxEvent, error), now time.Time) (*stride.Activity, error) {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE activities SET name = coalesce(?, name), description = coalesce(?, description),
-			visibility = coalesce(?, visibility), sport = coalesce(?, sport), updated_at = ?
-			WHERE id = ? AND user_id = ? AND parent_id IS NULL`,
-			upd.Name, upd.Description, upd.Visibility, upd.Sport, micros(now), id, userID)
+		ev, err := ownActivity(ctx, tx, userID, id, event)
 		if err != nil {
-			return fmt.Errorf("update activity %s: %w", id, err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("Activity")
+		if _, err := tx.ExecContext(ctx, `UPDATE activities SET name = coalesce(?, name), description = coalesce(?, description),
+			visibility = coalesce(?, visibility), sport = coalesce(?, sport), updated_at = ?
+			WHERE id = ?`,
+			upd.Name, upd.Description, upd.Visibility, upd.Sport, micros(now), id); err != nil {
+			return fmt.Errorf("update activity %s: %w", id, err)
 		}
 		// Children share the parent's visibility: a private triathlon must
 		// not leave its legs public.
@@ -41,15 +54,11 @@ func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.A
 }
 
 // DeleteActivity implements store.Ingest.
-func (db *DB) DeleteActivity(ctx context.Context, userID, id string, ev store.OutboxEvent) error {
+func (db *DB) DeleteActivity(ctx context.Context, userID, id string, event func(before *stride.Activity) (store.OutboxEvent, error)) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		var uploadID string
-		err := tx.QueryRowContext(ctx, `SELECT upload_id FROM activities WHERE id = ? AND user_id = ? AND parent_id IS NULL`, id, userID).Scan(&uploadID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("Activity")
-		}
+		ev, err := ownActivity(ctx, tx, userID, id, event)
 		if err != nil {
-			return fmt.Errorf("load activity %s: %w", id, err)
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM activities WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete activity %s: %w", id, err)

@@ -273,12 +273,16 @@ func insertActivity(ctx context.Context, hot *hotStatements, tx *sql.Tx, a *stri
 	if a.ParentID != "" {
 		parent = a.ParentID
 	}
-	_, err := hot.exec(ctx, tx, qInsertActivity,
+	efforts, err := effortsJSON(a.Efforts)
+	if err != nil {
+		return fmt.Errorf("activity %s: %w", a.ID, err)
+	}
+	_, err = hot.exec(ctx, tx, qInsertActivity,
 		a.ID, a.UserID, a.UploadID, parent, a.Sport, a.SubSport, a.Name, a.Description, a.Visibility, a.Indoor, a.Virtual,
 		micros(a.StartTime), micros(a.EndTime), a.LocalStart, a.TimeZone, a.UTCOffsetS, a.ElapsedS, a.TimerS, a.MovingS,
 		a.DistanceM, a.AscentM, a.DescentM, a.AvgSpeedMps, a.MaxSpeedMps, a.AvgHR, a.MaxHR, a.Calories, a.Polyline,
 		jsonOrNull(a.BBox), jsonOrNull(a.StartLatLng), jsonOrNull(a.EndLatLng), string(details), a.ContentHash, a.ExternalID,
-		a.Device, micros(a.CreatedAt), micros(a.UpdatedAt))
+		a.Device, micros(a.CreatedAt), micros(a.UpdatedAt), efforts, stride.LocalDate(a.LocalStart, a.StartTime))
 	if err != nil {
 		return fmt.Errorf("insert activity %s: %w", a.ID, err)
 	}
@@ -295,13 +299,26 @@ func insertActivity(ctx context.Context, hot *hotStatements, tx *sql.Tx, a *stri
 	return nil
 }
 
-const qInsertActivity = `INSERT INTO activities (` + activityColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const qInsertActivity = `INSERT INTO activities (` + activityColumns + `, local_date)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// effortsJSON encodes best efforts for the efforts column: none is an empty
+// object, never null, so that every row decodes to a map.
+func effortsJSON(e map[string]float64) (string, error) {
+	if len(e) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return "", fmt.Errorf("encode efforts: %w", err)
+	}
+	return string(b), nil
+}
 
 const activityColumns = `id, user_id, upload_id, parent_id, sport, sub_sport, name, description, visibility, indoor, virtual,
 	start_time, end_time, local_start, time_zone, utc_offset_s, elapsed_s, timer_s, moving_s, distance_m, ascent_m,
 	descent_m, avg_speed_mps, max_speed_mps, avg_hr, max_hr, calories, polyline, bbox, start_latlng, end_latlng, details,
-	content_hash, external_id, device, created_at, updated_at`
+	content_hash, external_id, device, created_at, updated_at, efforts`
 
 func scanActivity(row rowScanner) (*stride.Activity, error) {
 	var (
@@ -311,12 +328,12 @@ func scanActivity(row rowScanner) (*stride.Activity, error) {
 		offset                   sql.NullInt64
 		avgHR, maxHR             sql.NullFloat64
 		bbox, startLL, endLL     sql.NullString
-		details                  string
+		details, efforts         string
 	)
 	err := row.Scan(&a.ID, &a.UserID, &a.UploadID, &parent, &a.Sport, &a.SubSport, &a.Name, &a.Description, &a.Visibility,
 		&a.Indoor, &a.Virtual, &start, &end, &a.LocalStart, &a.TimeZone, &offset, &a.ElapsedS, &a.TimerS, &a.MovingS,
 		&a.DistanceM, &a.AscentM, &a.DescentM, &a.AvgSpeedMps, &a.MaxSpeedMps, &avgHR, &maxHR, &a.Calories, &a.Polyline,
-		&bbox, &startLL, &endLL, &details, &a.ContentHash, &a.ExternalID, &a.Device, &created, &upd)
+		&bbox, &startLL, &endLL, &details, &a.ContentHash, &a.ExternalID, &a.Device, &created, &upd, &efforts)
 	if err != nil {
 		return nil, err
 	}
@@ -335,19 +352,36 @@ func scanActivity(row rowScanner) (*stride.Activity, error) {
 		}
 	}
 	a.Details = json.RawMessage(details)
+	if err := json.Unmarshal([]byte(efforts), &a.Efforts); err != nil {
+		return nil, fmt.Errorf("activity %s efforts: %w", a.ID, err)
+	}
 	return &a, nil
 }
 
 // Activity implements store.Ingest.
 func (db *DB) Activity(ctx context.Context, id string) (*stride.Activity, error) {
-	a, err := scanActivity(db.read.QueryRowContext(ctx, `SELECT `+activityColumns+` FROM activities WHERE id = ?`, id))
+	return loadActivity(ctx, db.read, id, "")
+}
+
+// querier is the read side shared by the read pool and a write
+// transaction, which must see its own state.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// loadActivity reads an activity with its children; cond (with its args)
+// narrows which activity may be found, e.g. only the owner's.
+func loadActivity(ctx context.Context, q querier, id, cond string, args ...any) (*stride.Activity, error) {
+	a, err := scanActivity(q.QueryRowContext(ctx, `SELECT `+activityColumns+` FROM activities WHERE id = ?`+cond,
+		append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Activity")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load activity %s: %w", id, err)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+activityColumns+` FROM activities WHERE parent_id = ? ORDER BY start_time, id`, id)
+	rows, err := q.QueryContext(ctx, `SELECT `+activityColumns+` FROM activities WHERE parent_id = ? ORDER BY start_time, id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("load children of %s: %w", id, err)
 	}

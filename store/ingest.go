@@ -103,11 +103,16 @@ type Ingest interface {
 	ActivityStreams(ctx context.Context, id string) ([]byte, error)
 	// UpdateActivity changes what the owner may edit of a top-level activity
 	// and writes the event, in one transaction. Another user's or a missing
-	// activity is ENOTFOUND.
-	UpdateActivity(ctx context.Context, userID, id string, upd ActivityUpdate, ev OutboxEvent, now time.Time) (*stride.Activity, error)
+	// activity is ENOTFOUND. The event is built by calling event with the
+	// activity as stored before the change (with its children), read in
+	// the same transaction, so that it can say what the activity counted
+	// for; if event fails nothing is written and its error is returned.
+	UpdateActivity(ctx context.Context, userID, id string, upd ActivityUpdate, event func(before *stride.Activity) (OutboxEvent, error), now time.Time) (*stride.Activity, error)
 	// DeleteActivity deletes a top-level activity with its children and
-	// streams and writes the event, in one transaction.
-	DeleteActivity(ctx context.Context, userID, id string, ev OutboxEvent) error
+	// streams and writes the event, in one transaction. Another user's or a
+	// missing activity is ENOTFOUND. The event is built as for
+	// UpdateActivity, from the activity as it was before the delete.
+	DeleteActivity(ctx context.Context, userID, id string, event func(before *stride.Activity) (OutboxEvent, error)) error
 	// ListActivities lists a user's top-level activities, newest start first.
 	ListActivities(ctx context.Context, userID string, f ActivityFilter, page stride.Page) ([]stride.Activity, string, error)
 }

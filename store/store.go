@@ -23,6 +23,7 @@ type Store interface {
 	Follows
 	Invites
 	Ingest
+	Standings
 	// Ping checks that the database answers, for readiness probes.
 	Ping(ctx context.Context) error
 	Close() error

@@ -34,6 +34,13 @@ func newUpload(userID string, body string, at time.Time) *stride.Upload {
 	}
 }
 
+// eventOf is an event builder for UpdateActivity and DeleteActivity that
+// ignores the state before the change.
+func eventOf(typ, key string, at time.Time) func(*stride.Activity) (store.OutboxEvent, error) {
+	ev := outboxEvent(typ, key, at)
+	return func(*stride.Activity) (store.OutboxEvent, error) { return ev, nil }
+}
+
 func outboxEvent(typ, key string, at time.Time) store.OutboxEvent {
 	id := stride.NewID(at)
 	return store.OutboxEvent{ID: id, Type: typ, Key: key, Payload: []byte(`{"id":"` + id + `"}`), CreatedAt: at}
@@ -463,7 +470,7 @@ func testUpdateAndDeleteActivity(t *testing.T, s store.Store) {
 
 	name, vis := "Renamed", stride.VisibilityPrivate
 	got, err := s.UpdateActivity(ctx, u.ID, a.ID, store.ActivityUpdate{Name: &name, Visibility: &vis},
-		outboxEvent("activity.updated", u.ID, base), base.Add(time.Hour))
+		eventOf("activity.updated", u.ID, base), base.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,13 +480,13 @@ func testUpdateAndDeleteActivity(t *testing.T, s store.Store) {
 	if got.Children[0].Visibility != vis {
 		t.Fatalf("a leg kept visibility %s", got.Children[0].Visibility)
 	}
-	_, err = s.UpdateActivity(ctx, other.ID, a.ID, store.ActivityUpdate{Name: &name}, outboxEvent("activity.updated", other.ID, base), base)
+	_, err = s.UpdateActivity(ctx, other.ID, a.ID, store.ActivityUpdate{Name: &name}, eventOf("activity.updated", other.ID, base), base)
 	wantCode(t, err, stride.ENOTFOUND)
-	_, err = s.UpdateActivity(ctx, u.ID, leg.ID, store.ActivityUpdate{Name: &name}, outboxEvent("activity.updated", u.ID, base), base)
+	_, err = s.UpdateActivity(ctx, u.ID, leg.ID, store.ActivityUpdate{Name: &name}, eventOf("activity.updated", u.ID, base), base)
 	wantCode(t, err, stride.ENOTFOUND)
 
-	wantCode(t, s.DeleteActivity(ctx, other.ID, a.ID, outboxEvent("activity.deleted", other.ID, base)), stride.ENOTFOUND)
-	if err := s.DeleteActivity(ctx, u.ID, a.ID, outboxEvent("activity.deleted", u.ID, base)); err != nil {
+	wantCode(t, s.DeleteActivity(ctx, other.ID, a.ID, eventOf("activity.deleted", other.ID, base)), stride.ENOTFOUND)
+	if err := s.DeleteActivity(ctx, u.ID, a.ID, eventOf("activity.deleted", u.ID, base)); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{a.ID, leg.ID} {
