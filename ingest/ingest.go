@@ -200,10 +200,12 @@ func replay(rec *store.IdempotencyRecord, requestHash []byte) (*Answer, error) {
 
 // event builds an outbox event in the bus envelope.
 func (s *Service) event(typ, userID, subject string, data any, now time.Time) (store.OutboxEvent, error) {
-	return newOutboxEvent(s.source, typ, userID, subject, data, now)
+	return NewOutboxEvent(s.source, typ, userID, subject, data, now)
 }
 
-func newOutboxEvent(source, typ, userID, subject string, data any, now time.Time) (store.OutboxEvent, error) {
+// NewOutboxEvent wraps data in the bus envelope as an outbox row, for
+// services that write events in their store transactions.
+func NewOutboxEvent(source, typ, userID, subject string, data any, now time.Time) (store.OutboxEvent, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return store.OutboxEvent{}, fmt.Errorf("encode %s: %w", typ, err)

@@ -126,7 +126,7 @@ func (w *Worker) Process(ctx context.Context, uploadID string) error {
 	if err != nil {
 		return err
 	}
-	ev, err := newOutboxEvent(w.source, EventProcessed, up.UserID, a.ID, ProcessedData{
+	ev, err := NewOutboxEvent(w.source, EventProcessed, up.UserID, a.ID, ProcessedData{
 		ActivityID: a.ID, UploadID: up.ID, UserID: up.UserID, Sport: a.Sport, StartTime: a.StartTime, LocalStart: a.LocalStart,
 		Visibility: a.Visibility, DistanceM: a.DistanceM, ElapsedS: a.ElapsedS, MovingS: a.MovingS, AscentM: a.AscentM,
 		Indoor: a.Indoor, Virtual: a.Virtual,
@@ -230,7 +230,8 @@ func toActivity(an *activity.Analysis, up *stride.Upload, userID, parentID, visi
 		LocalStart: an.LocalStartTime, TimeZone: an.TimeZone, UTCOffsetS: an.UTCOffsetS, ElapsedS: an.ElapsedS, TimerS: an.TimerS,
 		MovingS: an.MovingS, DistanceM: an.DistanceM, AscentM: an.AscentM, DescentM: an.DescentM,
 		AvgSpeedMps: an.AvgSpeedMps, MaxSpeedMps: an.MaxSpeedMps, Calories: an.Calories, Polyline: an.Polyline,
-		BBox: an.BBox, StartLatLng: an.StartLatLng, EndLatLng: an.EndLatLng, Details: d, CreatedAt: now, UpdatedAt: now,
+		BBox: an.BBox, StartLatLng: an.StartLatLng, EndLatLng: an.EndLatLng, Details: d, Efforts: an.EffortValues(),
+		CreatedAt: now, UpdatedAt: now,
 	}
 	if parentID == "" {
 		a.ID = stride.NewID(now)

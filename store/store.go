@@ -43,6 +43,10 @@ type Users interface {
 	// UpdateProfile writes every profile field of u (not email, role, status).
 	UpdateProfile(ctx context.Context, u *stride.User) error
 	SetUserStatus(ctx context.Context, id, status string, now time.Time) error
+	// UserNames returns the display names of those of ids that exist and
+	// are active, in one read: the names beside a page of leaderboard
+	// entries.
+	UserNames(ctx context.Context, ids []string) (map[string]string, error)
 	// ListUsers lists accounts, oldest first.
 	ListUsers(ctx context.Context, page stride.Page) ([]stride.User, string, error)
 	// DeleteUser removes the account and everything that belongs to it.

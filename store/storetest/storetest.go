@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"UpdateProfile", testUpdateProfile},
 		{"UserStatus", testUserStatus},
 		{"ListUsersPaginates", testListUsersPaginates},
+		{"UserNames", testUserNames},
 		{"BadCursor", testBadCursor},
 		{"Invites", testInvites},
 		{"SessionRotation", testSessionRotation},
@@ -40,6 +41,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"DeleteUserCascades", testDeleteUserCascades},
 	}
 	tests = append(tests, ingestTests...)
+	tests = append(tests, standingsTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
