@@ -5,13 +5,23 @@
 ALTER TABLE activities ADD COLUMN local_date text NOT NULL DEFAULT '';
 ALTER TABLE activities ADD COLUMN efforts jsonb NOT NULL DEFAULT '{}';
 
--- As stride.LocalDate: the date part of the local start when it looks like
--- a date, else the UTC date of the start.
+-- As stride.LocalDate: the date part of the local start when it is a real
+-- date, else the UTC date of the start. A cast of an impossible date such
+-- as 2026-02-30 raises, hence the function that catches it.
+CREATE FUNCTION pg_temp.is_date(s text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM s::date;
+    RETURN true;
+EXCEPTION WHEN others THEN
+    RETURN false;
+END
+$$;
 UPDATE activities SET local_date = CASE
-    WHEN local_start ~ '^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])'
+    WHEN local_start ~ '^\d{4}-\d{2}-\d{2}' AND pg_temp.is_date(substr(local_start, 1, 10))
         THEN substr(local_start, 1, 10)
     ELSE to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')
 END;
+DROP FUNCTION pg_temp.is_date(text);
 
 -- As activity.Analysis.EffortValues, from the analysis the worker stored in
 -- details (activity.Metrics is embedded there, so its fields are top-level).
