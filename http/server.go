@@ -58,6 +58,7 @@ type Services struct {
 	Accounts   Accounts
 	Uploads    Uploads
 	Activities ActivityQueries
+	Standings  Standings
 	// Ready reports whether the server's dependencies answer.
 	Ready func(ctx context.Context) error
 }
@@ -68,6 +69,7 @@ type Server struct {
 	accounts   Accounts
 	uploads    Uploads
 	activities ActivityQueries
+	standings  Standings
 	ready      func(ctx context.Context) error
 	log        *slog.Logger
 	metrics    *metrics
@@ -83,7 +85,7 @@ func New(cfg Config, svc Services, reg prometheus.Registerer, gatherer prometheu
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = DefaultMaxUploadBytes
 	}
-	s := &Server{cfg: cfg, accounts: svc.Accounts, uploads: svc.Uploads, activities: svc.Activities, ready: svc.Ready,
+	s := &Server{cfg: cfg, accounts: svc.Accounts, uploads: svc.Uploads, activities: svc.Activities, standings: svc.Standings, ready: svc.Ready,
 		log: log, metrics: newMetrics(reg, gatherer), mux: http.NewServeMux()}
 	s.routes()
 	return s
@@ -121,6 +123,9 @@ func (s *Server) routes() {
 	s.route("DELETE /api/v1/activities/{id}", s.authed(s.handleDeleteActivity))
 	s.route("GET /api/v1/activities/{id}/streams", s.authed(s.handleStreams))
 	s.route("GET /api/v1/users/{id}/activities", s.authed(s.handleUserActivities))
+	s.route("GET /api/v1/users/{id}/achievements", s.authed(s.handleAchievements))
+	s.route("GET /api/v1/users/{id}/records", s.authed(s.handleRecords))
+	s.route("GET /api/v1/leaderboards/{type}", s.authed(s.handleLeaderboard))
 }
 
 // route registers a handler and records its pattern for logs and metrics.

@@ -40,6 +40,9 @@ Usage:
   stride admin create [flags]   create an administrator account
   stride deadletters list|replay [flags] [ID ...]
                                 list or re-queue the events a consumer group gave up on
+  stride replay leaderboards|standings [flags]
+                                rebuild leaderboards (in Redis) or achievements and
+                                records from the database
   stride version                print the version
   stride help [COMMAND]         show help
 
@@ -64,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runAdmin(ctx, rest, getenv, stdout, stderr)
 	case "deadletters":
 		return runDeadLetters(ctx, rest, getenv, stdout, stderr)
+	case "replay":
+		return runReplay(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "stride %s\n", version)
 		return nil

@@ -23,6 +23,7 @@ import (
 	"github.com/stridehq/stride/account"
 	"github.com/stridehq/stride/activity"
 	"github.com/stridehq/stride/auth"
+	"github.com/stridehq/stride/bus"
 	"github.com/stridehq/stride/fsblob"
 	stridehttp "github.com/stridehq/stride/http"
 	"github.com/stridehq/stride/ingest"
@@ -30,6 +31,7 @@ import (
 	"github.com/stridehq/stride/postgres"
 	"github.com/stridehq/stride/query"
 	"github.com/stridehq/stride/sqlite"
+	"github.com/stridehq/stride/standings"
 	"github.com/stridehq/stride/store"
 )
 
@@ -157,6 +159,7 @@ func createKeyFile(path string) ([]byte, error) {
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	s := newSettings("serve", getenv, stderr)
 	st := addStoreSettings(s)
+	rs := addRankerSettings(s)
 	var (
 		addr            = s.string("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
 		role            = s.string("role", "all", "which parts to run: all, api or worker")
@@ -202,6 +205,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if st.embedded() || *busURL == "" {
 			return fmt.Errorf("--role %s needs networked adapters: PostgreSQL (STRIDE_DATABASE_URL) and an external bus (STRIDE_BUS_URL); "+
 				"with embedded ones run --role all", *role)
+		}
+		if rs.inMemory() {
+			return fmt.Errorf("--role %s needs leaderboards every process shares: set STRIDE_REDIS_URL", *role)
 		}
 	default:
 		return fmt.Errorf("--role %q: use all, api or worker", *role)
@@ -271,10 +277,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		uploads.Blobs, uploads.InlineLimit, worker.Blobs = blobs, int(*inlineUpload), blobs
 	}
-	// Declaring the worker's group before accepting anything keeps events
+	rk, err := openRanker(ctx, rs)
+	if err != nil {
+		return err
+	}
+	defer rk.Close()
+	if rs.inMemory() && *busURL != "" {
+		log.Warn("leaderboards are in this process's memory: run a single process, or set STRIDE_REDIS_URL so that every process shares them")
+	}
+	projector := standings.NewProjector(db, rk, eventBus, log, time.Now, source)
+	// Declaring the consumer groups before accepting anything keeps events
 	// published before the first worker ever ran.
-	if err := eventBus.Declare(ctx, worker.ConsumerConfig()); err != nil {
-		return fmt.Errorf("declare worker group: %w", err)
+	for _, cfg := range []bus.ConsumerConfig{worker.ConsumerConfig(), projector.ConsumerConfig()} {
+		if err := eventBus.Declare(ctx, cfg); err != nil {
+			return fmt.Errorf("declare group %s: %w", cfg.Group, err)
+		}
 	}
 
 	reg := prometheus.NewRegistry()
@@ -285,7 +302,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	api := stridehttp.New(stridehttp.Config{
 		CORSOrigins: splitList(*corsOrigins), TrustedProxies: proxies, MetricsOnMainAddr: *metricsAddr == "", Version: version,
 		MaxUploadBytes: *maxUpload,
-	}, stridehttp.Services{Accounts: accounts, Uploads: uploads, Activities: query.New(db), Ready: db.Ping}, reg, reg, log)
+	}, stridehttp.Services{Accounts: accounts, Uploads: uploads, Activities: query.New(db),
+		Standings: standings.NewReader(db, rk, time.Now), Ready: db.Ping}, reg, reg, log)
 
 	handler := api.Handler()
 	if *role == "worker" {
@@ -332,6 +350,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		wg.Go(func() {
 			if err := eventBus.Consume(bgCtx, worker.ConsumerConfig(), worker.Handle); err != nil && bgCtx.Err() == nil {
 				log.Error("worker stopped consuming", "err", err)
+			}
+		})
+		wg.Go(func() {
+			if rs.inMemory() {
+				// The in-memory boards start empty: fill them from the
+				// database before handling events, which the bus keeps
+				// meanwhile, so that no event is overwritten by the rebuild.
+				start := time.Now()
+				stats, err := projector.RebuildLeaderboards(bgCtx, db)
+				if err != nil {
+					if bgCtx.Err() == nil {
+						log.Error("rebuild leaderboards", "err", err)
+					}
+					return
+				}
+				log.Info("leaderboards rebuilt", "boards", stats.Boards, "entries", stats.Entries, "athletes", stats.Users,
+					"duration", time.Since(start).Round(time.Millisecond).String())
+			}
+			if err := eventBus.Consume(bgCtx, projector.ConsumerConfig(), projector.Handle); err != nil && bgCtx.Err() == nil {
+				log.Error("standings projector stopped consuming", "err", err)
 			}
 		})
 	}

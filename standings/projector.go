@@ -1,0 +1,211 @@
+// Package standings keeps the projections of athletes' activities that rank
+// and reward them: achievements, personal records and leaderboards. The
+// Projector consumes activity events and recomputes, from the store, what
+// the event's activity counted for; the Reader serves them with the
+// visibility rules of the API.
+//
+// Every write is an absolute value recomputed from the store (never an
+// increment), so handling an event twice, or out of order with a rebuild,
+// leaves the same state: that is what makes the ranker, which is outside
+// the store's transaction, safe to redeliver into.
+package standings
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/achievement"
+	"github.com/stridehq/stride/bus"
+	"github.com/stridehq/stride/ingest"
+	"github.com/stridehq/stride/leaderboard"
+	"github.com/stridehq/stride/ranker"
+	"github.com/stridehq/stride/store"
+)
+
+// Events this package emits.
+const (
+	EventAchievementUnlocked = "achievement.unlocked"
+	EventRecordSet           = "record.set"
+	EventLeaderboardChanged  = "leaderboard.changed"
+)
+
+// Group is the projector's consumer group.
+const Group = "standings"
+
+// Store is what the projector needs of the system of record.
+type Store interface {
+	store.Standings
+}
+
+// Publisher publishes events that are not part of a store transaction:
+// leaderboard.changed follows a ranker write.
+type Publisher interface {
+	Publish(ctx context.Context, events ...bus.Event) error
+}
+
+// Projector handles activity events for achievements, records and
+// leaderboards.
+type Projector struct {
+	store  Store
+	ranker ranker.Ranker
+	bus    Publisher
+	rules  []achievement.Rule
+	log    *slog.Logger
+	now    func() time.Time
+	source string
+}
+
+// NewProjector returns a projector writing boards to r and publishing
+// leaderboard.changed on b.
+func NewProjector(s Store, r ranker.Ranker, b Publisher, log *slog.Logger, now func() time.Time, source string) *Projector {
+	return &Projector{store: s, ranker: r, bus: b, rules: achievement.Rules, log: log, now: now, source: source}
+}
+
+// ConsumerConfig is the projector's bus subscription.
+func (p *Projector) ConsumerConfig() bus.ConsumerConfig {
+	return bus.ConsumerConfig{Group: Group, Types: []string{ingest.EventProcessed, ingest.EventUpdated, ingest.EventDeleted}}
+}
+
+// ChangedBoards is the payload of leaderboard.changed: one athlete's
+// scores were rewritten on every board of these sports (and "all") and
+// periods, for every metric, tier and env. Subscribers match the boards
+// they watch against it.
+type ChangedBoards struct {
+	UserID  string   `json:"user_id"`
+	Sports  []string `json:"sports"`
+	Periods []string `json:"periods"` // "week:2026-W47", "month:2026-11", "year:2026", "all:all"
+}
+
+// Handle is the bus handler.
+func (p *Projector) Handle(ctx context.Context, d bus.Delivery) error {
+	var userID, activityID string
+	var before []ingest.CountedAs
+	switch d.Event.Type {
+	case ingest.EventProcessed:
+		var data ingest.ProcessedData
+		if err := json.Unmarshal(d.Event.Data, &data); err != nil || data.UserID == "" {
+			return fmt.Errorf("event %s: bad %s payload: %v", d.Event.ID, d.Event.Type, err)
+		}
+		userID, activityID = data.UserID, data.ActivityID
+	case ingest.EventUpdated, ingest.EventDeleted:
+		var data ingest.ChangedData
+		if err := json.Unmarshal(d.Event.Data, &data); err != nil || data.UserID == "" {
+			return fmt.Errorf("event %s: bad %s payload: %v", d.Event.ID, d.Event.Type, err)
+		}
+		userID, activityID, before = data.UserID, data.ActivityID, data.Before
+	default:
+		return nil
+	}
+	return p.Apply(ctx, userID, activityID, before)
+}
+
+// Apply recomputes the athlete's standings after a change to one activity:
+// before is what it counted for before the change (nil for a new one).
+func (p *Projector) Apply(ctx context.Context, userID, activityID string, before []ingest.CountedAs) error {
+	facts, err := p.store.ActivityFacts(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("load activity facts of %s: %w", userID, err)
+	}
+	if err := p.saveAchievements(ctx, userID, facts); err != nil {
+		return err
+	}
+	var touched []leaderboard.Touched
+	for _, b := range before {
+		touched = append(touched, leaderboard.Touched{Sport: b.Sport, LocalDate: b.LocalDate})
+	}
+	for _, f := range facts {
+		if f.ActivityID == activityID || f.ParentID == activityID {
+			touched = append(touched, leaderboard.Touched{Sport: f.Sport, LocalDate: f.LocalDate})
+		}
+	}
+	if len(touched) == 0 {
+		return nil // deleted before it was projected, and nothing counted
+	}
+	return p.writeBoards(ctx, userID, facts, touched)
+}
+
+func (p *Projector) saveAchievements(ctx context.Context, userID string, facts []stride.ActivityFacts) error {
+	computed := achievement.Evaluate(userID, facts, p.rules)
+	records := achievement.Records(userID, facts)
+	storedA, err := p.store.Achievements(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("load achievements of %s: %w", userID, err)
+	}
+	storedR, err := p.store.Records(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("load records of %s: %w", userID, err)
+	}
+	if achievement.Same(storedA, computed, storedR, records) {
+		return nil
+	}
+	unlocked, set := achievement.Changes(storedA, computed, storedR, records)
+	now := p.now().UTC()
+	var events []store.OutboxEvent
+	for _, a := range unlocked {
+		ev, err := ingest.NewOutboxEvent(p.source, EventAchievementUnlocked, userID, a.ActivityID, AchievementJSON(a), now)
+		if err != nil {
+			return err
+		}
+		events = append(events, ev)
+	}
+	for _, r := range set {
+		ev, err := ingest.NewOutboxEvent(p.source, EventRecordSet, userID, r.ActivityID, RecordJSON(r), now)
+		if err != nil {
+			return err
+		}
+		events = append(events, ev)
+	}
+	if err := p.store.SaveStandings(ctx, userID, computed, records, events); err != nil {
+		return fmt.Errorf("save standings of %s: %w", userID, err)
+	}
+	return nil
+}
+
+func (p *Projector) writeBoards(ctx context.Context, userID string, facts []stride.ActivityFacts, touched []leaderboard.Touched) error {
+	scores, err := leaderboard.Scores(facts, touched)
+	if err != nil {
+		return fmt.Errorf("leaderboard scores of %s: %w", userID, err)
+	}
+	now := p.now()
+	updates := make([]ranker.Update, 0, len(scores))
+	sports, periods := map[string]bool{}, map[string]bool{}
+	for _, s := range scores {
+		exp := s.Board.ExpireAt()
+		if !exp.IsZero() && !exp.After(now) {
+			continue // a late event for a period whose boards are gone
+		}
+		updates = append(updates, ranker.Update{Board: s.Board.Name(), Member: userID, Score: s.Score, Remove: !s.Present, ExpireAt: exp})
+		sports[s.Board.Sport] = true
+		periods[string(s.Board.Period.Kind)+":"+s.Board.Period.Key] = true
+	}
+	if len(updates) == 0 {
+		return nil
+	}
+	if err := p.ranker.Set(ctx, updates...); err != nil {
+		return fmt.Errorf("write leaderboards of %s: %w", userID, err)
+	}
+	data, err := json.Marshal(ChangedBoards{UserID: userID, Sports: sortedTrue(sports), Periods: sortedTrue(periods)})
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", EventLeaderboardChanged, err)
+	}
+	ev := bus.Event{ID: stride.NewID(now), Type: EventLeaderboardChanged, Source: p.source, Subject: userID, Time: now.UTC(),
+		Key: userID, SchemaVersion: 1, Data: data}.Normalize()
+	if err := p.bus.Publish(ctx, ev); err != nil {
+		return fmt.Errorf("publish %s: %w", EventLeaderboardChanged, err)
+	}
+	return nil
+}
+
+func sortedTrue(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,103 @@
+package standings
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/achievement"
+	"github.com/stridehq/stride/leaderboard"
+	"github.com/stridehq/stride/ranker"
+)
+
+// UserLister pages through every account.
+type UserLister interface {
+	ListUsers(ctx context.Context, page stride.Page) ([]stride.User, string, error)
+}
+
+// RebuildStats reports a rebuild.
+type RebuildStats struct {
+	Users   int
+	Boards  int
+	Entries int
+}
+
+// RebuildLeaderboards recomputes every live board from the store and
+// replaces each one whole in the ranker (readers see the old board or the
+// new one, never a mix). Boards of periods past their retention are not
+// written. It is `stride replay leaderboards`, and how the in-memory ranker
+// is filled at start-up.
+//
+// Events handled while it runs may be overwritten by the older state it
+// read; the athlete's next event corrects them. Run it with the workers
+// stopped for an exact result.
+func (p *Projector) RebuildLeaderboards(ctx context.Context, users UserLister) (RebuildStats, error) {
+	var stats RebuildStats
+	now := p.now()
+	boards := map[string][]ranker.Entry{}
+	expiry := map[string]time.Time{}
+	page := stride.Page{Limit: stride.MaxPageLimit}
+	for {
+		list, next, err := users.ListUsers(ctx, page)
+		if err != nil {
+			return stats, fmt.Errorf("list users: %w", err)
+		}
+		for _, u := range list {
+			facts, err := p.store.ActivityFacts(ctx, u.ID)
+			if err != nil {
+				return stats, fmt.Errorf("load activity facts of %s: %w", u.ID, err)
+			}
+			stats.Users++
+			for _, s := range leaderboard.Rebuild(facts) {
+				exp := s.Board.ExpireAt()
+				if !exp.IsZero() && !exp.After(now) {
+					continue
+				}
+				name := s.Board.Name()
+				boards[name] = append(boards[name], ranker.Entry{Member: u.ID, Score: s.Score})
+				expiry[name] = exp
+			}
+		}
+		if next == "" {
+			break
+		}
+		page.Cursor = next
+	}
+	for name, entries := range boards {
+		if err := p.ranker.Replace(ctx, name, entries, expiry[name]); err != nil {
+			return stats, fmt.Errorf("replace board %s: %w", name, err)
+		}
+		stats.Boards++
+		stats.Entries += len(entries)
+	}
+	return stats, nil
+}
+
+// RebuildStandings recomputes every athlete's achievements and records
+// from the store, announcing nothing: it is for a changed rule set, not for
+// news.
+func (p *Projector) RebuildStandings(ctx context.Context, users UserLister) (int, error) {
+	n := 0
+	page := stride.Page{Limit: stride.MaxPageLimit}
+	for {
+		list, next, err := users.ListUsers(ctx, page)
+		if err != nil {
+			return n, fmt.Errorf("list users: %w", err)
+		}
+		for _, u := range list {
+			facts, err := p.store.ActivityFacts(ctx, u.ID)
+			if err != nil {
+				return n, fmt.Errorf("load activity facts of %s: %w", u.ID, err)
+			}
+			if err := p.store.SaveStandings(ctx, u.ID, achievement.Evaluate(u.ID, facts, p.rules), achievement.Records(u.ID, facts), nil); err != nil {
+				return n, fmt.Errorf("save standings of %s: %w", u.ID, err)
+			}
+			n++
+		}
+		if next == "" {
+			return n, nil
+		}
+		page.Cursor = next
+	}
+}
