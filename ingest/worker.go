@@ -74,6 +74,9 @@ type ProcessedData struct {
 	AscentM    float64   `json:"ascent_m"`
 	Indoor     bool      `json:"indoor"`
 	Virtual    bool      `json:"virtual"`
+	// AcceptedAt is when the upload was answered 202: projections measure
+	// how long the athlete waited to see its effects.
+	AcceptedAt time.Time `json:"accepted_at"`
 }
 
 // Process handles one upload, idempotently: an upload already finished is
@@ -129,7 +132,7 @@ func (w *Worker) Process(ctx context.Context, uploadID string) error {
 	ev, err := NewOutboxEvent(w.source, EventProcessed, up.UserID, a.ID, ProcessedData{
 		ActivityID: a.ID, UploadID: up.ID, UserID: up.UserID, Sport: a.Sport, StartTime: a.StartTime, LocalStart: a.LocalStart,
 		Visibility: a.Visibility, DistanceM: a.DistanceM, ElapsedS: a.ElapsedS, MovingS: a.MovingS, AscentM: a.AscentM,
-		Indoor: a.Indoor, Virtual: a.Virtual,
+		Indoor: a.Indoor, Virtual: a.Virtual, AcceptedAt: up.CreatedAt.UTC(),
 	}, now)
 	if err != nil {
 		return err

@@ -58,6 +58,9 @@ type Projector struct {
 	log    *slog.Logger
 	now    func() time.Time
 	source string
+	// Metrics, when set, receives how long after the 202 each upload's
+	// effects reached the leaderboards.
+	Metrics *Metrics
 }
 
 // NewProjector returns a projector writing boards to r and publishing
@@ -83,25 +86,27 @@ type ChangedBoards struct {
 
 // Handle is the bus handler.
 func (p *Projector) Handle(ctx context.Context, d bus.Delivery) error {
-	var userID, activityID string
-	var before []ingest.CountedAs
 	switch d.Event.Type {
 	case ingest.EventProcessed:
 		var data ingest.ProcessedData
 		if err := json.Unmarshal(d.Event.Data, &data); err != nil || data.UserID == "" {
 			return fmt.Errorf("event %s: bad %s payload: %v", d.Event.ID, d.Event.Type, err)
 		}
-		userID, activityID = data.UserID, data.ActivityID
+		if err := p.Apply(ctx, data.UserID, data.ActivityID, nil); err != nil {
+			return err
+		}
+		if !data.AcceptedAt.IsZero() {
+			p.Metrics.boardWritten(p.now().Sub(data.AcceptedAt))
+		}
+		return nil
 	case ingest.EventUpdated, ingest.EventDeleted:
 		var data ingest.ChangedData
 		if err := json.Unmarshal(d.Event.Data, &data); err != nil || data.UserID == "" {
 			return fmt.Errorf("event %s: bad %s payload: %v", d.Event.ID, d.Event.Type, err)
 		}
-		userID, activityID, before = data.UserID, data.ActivityID, data.Before
-	default:
-		return nil
+		return p.Apply(ctx, data.UserID, data.ActivityID, data.Before)
 	}
-	return p.Apply(ctx, userID, activityID, before)
+	return nil
 }
 
 // Apply recomputes the athlete's standings after a change to one activity:

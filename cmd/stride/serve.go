@@ -299,6 +299,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		newBusCollector(eventBus, log))
 	ingestMetrics := ingest.NewMetrics(reg)
 	uploads.Metrics, worker.Metrics = ingestMetrics, ingestMetrics
+	projector.Metrics = standings.NewMetrics(reg)
 	api := stridehttp.New(stridehttp.Config{
 		CORSOrigins: splitList(*corsOrigins), TrustedProxies: proxies, MetricsOnMainAddr: *metricsAddr == "", Version: version,
 		MaxUploadBytes: *maxUpload,
