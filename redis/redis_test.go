@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -13,21 +12,11 @@ import (
 	"github.com/stridehq/stride/ranker/rankertest"
 )
 
-// redisURL is the server the tests use: STRIDE_TEST_REDIS_URL, or the
-// machine's Redis on 127.0.0.1:6379, database 0. Tests never flush it: each
-// works under a key prefix of its own and deletes its keys afterwards.
-func redisURL() string {
-	if u := os.Getenv("STRIDE_TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
-}
-
 // client returns a client to the test Redis, skipping (or failing in CI)
 // when none answers.
 func client(t testing.TB) *goredis.Client {
 	t.Helper()
-	o, err := goredis.ParseURL(redisURL())
+	o, err := goredis.ParseURL(testenv.RedisURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +129,7 @@ func TestKeysAndTTL(t *testing.T) {
 func TestOpen(t *testing.T) {
 	client(t) // skips when Redis is not there
 	ctx := context.Background()
-	r, err := Open(ctx, redisURL(), Options{Prefix: testenv.Name("stride_test_lb") + ":"})
+	r, err := Open(ctx, testenv.RedisURL(), Options{Prefix: testenv.Name("stride_test_lb") + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}

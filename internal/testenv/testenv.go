@@ -118,6 +118,16 @@ func AMQPURL() string {
 	return "amqp://guest:guest@127.0.0.1:5672/"
 }
 
+// RedisURL is the Redis the tests use: STRIDE_TEST_REDIS_URL, or the
+// machine's on 127.0.0.1:6379, database 0. Tests never flush it: each uses
+// a key prefix of its own (Name) and deletes its keys.
+func RedisURL() string {
+	if u := os.Getenv("STRIDE_TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
 // Reachable fails or skips t (see Unavailable) when nothing listens at the
 // URL's host.
 func Reachable(t testing.TB, what, rawURL string) {
