@@ -1,0 +1,283 @@
+package standings
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/bus"
+	"github.com/stridehq/stride/ingest"
+	"github.com/stridehq/stride/internal/testenv"
+	"github.com/stridehq/stride/leaderboard"
+	"github.com/stridehq/stride/ranker"
+	"github.com/stridehq/stride/ranker/memrank"
+	"github.com/stridehq/stride/redis"
+	"github.com/stridehq/stride/store"
+)
+
+// memStore is the projector's view of a store, in memory: activity facts
+// the test sets, and the standings and events the projector saves.
+type memStore struct {
+	mu           sync.Mutex
+	facts        map[string][]stride.ActivityFacts
+	achievements map[string][]stride.Achievement
+	records      map[string][]stride.Record
+	events       []store.OutboxEvent
+}
+
+func newMemStore() *memStore {
+	return &memStore{facts: map[string][]stride.ActivityFacts{}, achievements: map[string][]stride.Achievement{}, records: map[string][]stride.Record{}}
+}
+
+func (m *memStore) ActivityFacts(_ context.Context, userID string) ([]stride.ActivityFacts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.facts[userID]), nil
+}
+
+func (m *memStore) Achievements(_ context.Context, userID string) ([]stride.Achievement, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.achievements[userID]), nil
+}
+
+func (m *memStore) Records(_ context.Context, userID string) ([]stride.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.records[userID]), nil
+}
+
+func (m *memStore) SaveStandings(_ context.Context, userID string, a []stride.Achievement, r []stride.Record, events []store.OutboxEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.achievements[userID], m.records[userID] = a, r
+	m.events = append(m.events, events...)
+	return nil
+}
+
+func (m *memStore) ListUsers(_ context.Context, page stride.Page) ([]stride.User, string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	for id := range m.facts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	users := make([]stride.User, len(ids))
+	for i, id := range ids {
+		users[i] = stride.User{ID: id}
+	}
+	return users, "", nil
+}
+
+func (m *memStore) eventTypes() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int{}
+	for _, e := range m.events {
+		out[e.Type]++
+	}
+	return out
+}
+
+// crashingBus fails the first n publishes: the projector has written the
+// ranker but dies before acknowledging, as a process killed at that point.
+type crashingBus struct {
+	mu        sync.Mutex
+	failures  int
+	published []bus.Event
+}
+
+func (b *crashingBus) Publish(_ context.Context, events ...bus.Event) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failures > 0 {
+		b.failures--
+		return errors.New("killed between the ranker write and the ack")
+	}
+	b.published = append(b.published, events...)
+	return nil
+}
+
+func rankers(t *testing.T) map[string]func(t *testing.T) ranker.Ranker {
+	return map[string]func(t *testing.T) ranker.Ranker{
+		"memrank": func(t *testing.T) ranker.Ranker { return memrank.New(memrank.Options{}) },
+		"redis": func(t *testing.T) ranker.Ranker {
+			ctx := context.Background()
+			testenv.Reachable(t, "Redis", testenv.RedisURL())
+			prefix := testenv.Name("stride_test_standings") + ":"
+			r, err := redis.Open(ctx, testenv.RedisURL(), redis.Options{Prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				r.Close()
+				deleteKeys(t, prefix)
+			})
+			return r
+		},
+	}
+}
+
+func delivery(t *testing.T, typ string, data any) bus.Delivery {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bus.Delivery{Event: bus.Event{ID: stride.NewID(time.Now()), Type: typ, Data: raw}, Attempt: 1}
+}
+
+func run(id, user, date, vis string, km float64) stride.ActivityFacts {
+	d, _ := time.Parse(time.DateOnly, date)
+	return stride.ActivityFacts{ActivityID: id, UserID: user, Sport: "running", StartTime: d.Add(7 * time.Hour), LocalDate: date,
+		Visibility: vis, DistanceM: km * 1000, MovingS: km * 300, ElapsedS: km * 310}
+}
+
+// boardTotals reads a board whole.
+func boardTotals(t *testing.T, r ranker.Ranker, board string) map[string]float64 {
+	entries, err := r.Top(context.Background(), board, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, e := range entries {
+		out[e.Member] = e.Score
+	}
+	return out
+}
+
+// storeTotals is the sum over the activities in the store, computed
+// independently of the projector: what every board must show.
+func storeTotals(s *memStore, tier leaderboard.Tier, first, last string) map[string]float64 {
+	out := map[string]float64{}
+	for user, facts := range s.facts {
+		for _, f := range facts {
+			if f.LocalDate < first || f.LocalDate > last || f.Visibility == stride.VisibilityPrivate ||
+				(tier == leaderboard.TierPublic && f.Visibility != stride.VisibilityPublic) {
+				continue
+			}
+			out[user] += f.DistanceM
+		}
+	}
+	return out
+}
+
+func TestRedeliveryAfterCrashCountsOnce(t *testing.T) {
+	for name, open := range rankers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+			st := newMemStore()
+			rk := open(t)
+			b := &crashingBus{}
+			p := NewProjector(st, rk, b, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now }, "test")
+
+			st.facts["ann"] = []stride.ActivityFacts{run("a1", "ann", "2026-11-16", stride.VisibilityPublic, 10)}
+			st.facts["bob"] = []stride.ActivityFacts{run("b1", "bob", "2026-11-17", stride.VisibilityPublic, 8)}
+			for _, u := range []string{"ann", "bob"} {
+				if err := p.Handle(ctx, delivery(t, ingest.EventProcessed, ingest.ProcessedData{ActivityID: st.facts[u][0].ActivityID, UserID: u})); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// Ann's second run: the process dies after writing the
+			// ranker, twice, and the bus redelivers each time.
+			st.facts["ann"] = append(st.facts["ann"], run("a2", "ann", "2026-11-18", stride.VisibilityPublic, 5))
+			b.failures = 2
+			d := delivery(t, ingest.EventProcessed, ingest.ProcessedData{ActivityID: "a2", UserID: "ann"})
+			for attempt := 1; ; attempt++ {
+				d.Attempt = attempt
+				if err := p.Handle(ctx, d); err == nil {
+					break
+				} else if attempt > 3 {
+					t.Fatal(err)
+				}
+			}
+			// A follower-only run and a deletion, delivered twice each.
+			st.facts["bob"] = append(st.facts["bob"], run("b2", "bob", "2026-11-19", stride.VisibilityFollowers, 3))
+			for range 2 {
+				if err := p.Handle(ctx, delivery(t, ingest.EventProcessed, ingest.ProcessedData{ActivityID: "b2", UserID: "bob"})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st.facts["ann"] = st.facts["ann"][1:]
+			for range 2 {
+				if err := p.Handle(ctx, delivery(t, ingest.EventDeleted, ingest.ChangedData{ActivityID: "a1", UserID: "ann",
+					Before: []ingest.CountedAs{{Sport: "running", LocalDate: "2026-11-16"}}})); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			for _, tier := range []leaderboard.Tier{leaderboard.TierPublic, leaderboard.TierFollowers} {
+				week := leaderboard.Board{Metric: leaderboard.Distance, Sport: "running", Period: leaderboard.PeriodOf(leaderboard.Week, now), Tier: tier, Env: leaderboard.EnvAll}
+				first, last := week.Period.Bounds()
+				got, want := boardTotals(t, rk, week.Name()), storeTotals(st, tier, first, last)
+				if len(got) != len(want) {
+					t.Fatalf("%s: board %v, store %v", week.Name(), got, want)
+				}
+				for u, v := range want {
+					if got[u] != v {
+						t.Errorf("%s: %s has %v on the board, %v in the store", week.Name(), u, got[u], v)
+					}
+				}
+			}
+			// Redelivery announced nothing twice: Ann's first activity and
+			// 5K runner came once, and deleting a1 took nothing new.
+			// Ann: first_activity, 5k_runner, 10k_runner; Bob: first_activity, 5k_runner.
+			if n := st.eventTypes()[EventAchievementUnlocked]; n != 5 {
+				t.Errorf("%d achievement.unlocked events, want 5", n)
+			}
+			if n := len(b.published); n != 7 {
+				t.Errorf("%d leaderboard.changed events, want one per successful handling (7)", n)
+			}
+			if got := st.achievements["ann"]; len(got) != 2 || got[0].ActivityID != "a2" {
+				// After a1 is gone, a2 (5 km) still earns first_activity and 5k_runner; 10k_runner is lost.
+				t.Errorf("ann's achievements after deleting a1: %+v", got)
+			}
+
+			// A rebuild from the store gives the same boards.
+			before := boardTotals(t, rk, "distance:running:week:2026-W47:followers:all")
+			if _, err := p.RebuildLeaderboards(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+			after := boardTotals(t, rk, "distance:running:week:2026-W47:followers:all")
+			if len(before) != len(after) {
+				t.Fatalf("rebuild changed the board: %v → %v", before, after)
+			}
+			for u, v := range before {
+				if after[u] != v {
+					t.Errorf("rebuild: %s %v → %v", u, v, after[u])
+				}
+			}
+		})
+	}
+}
+
+// deleteKeys removes the test's keys from the shared Redis.
+func deleteKeys(t *testing.T, prefix string) {
+	ctx := context.Background()
+	o, err := goredis.ParseURL(testenv.RedisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := goredis.NewClient(o)
+	defer rdb.Close()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
+			t.Errorf("delete %s: %v", iter.Val(), err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("scan %s*: %v", prefix, err)
+	}
+}
