@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/stridehq/stride"
 	"github.com/stridehq/stride/bus"
 	"github.com/stridehq/stride/ingest"
@@ -121,7 +119,7 @@ func rankers(t *testing.T) map[string]func(t *testing.T) ranker.Ranker {
 			}
 			t.Cleanup(func() {
 				r.Close()
-				deleteKeys(t, prefix)
+				testenv.DeleteRedisKeys(t, prefix)
 			})
 			return r
 		},
@@ -259,25 +257,5 @@ func TestRedeliveryAfterCrashCountsOnce(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// deleteKeys removes the test's keys from the shared Redis.
-func deleteKeys(t *testing.T, prefix string) {
-	ctx := context.Background()
-	o, err := goredis.ParseURL(testenv.RedisURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := goredis.NewClient(o)
-	defer rdb.Close()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
-			t.Errorf("delete %s: %v", iter.Val(), err)
-		}
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan %s*: %v", prefix, err)
 	}
 }
