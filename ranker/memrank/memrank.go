@@ -1,17 +1,18 @@
 // Package memrank is the in-memory ranker, Stride's embedded default: boards
 // live in the process and are rebuilt from the store at start (the ranker
-// port's Replace). Each board is a map from member to score plus an
-// order-statistics B+ tree, so that rank, around and a page of the top are
-// O(log n); boards past their deadline are dropped, and the record of
+// port's Replace). Each board is a table of member ids and scores plus an
+// order-statistics B+ tree, both free of Go pointers (see members), so
+// that rank, around and a page of the top are O(log n) and a big board
+// costs the collector next to nothing; boards past their deadline are dropped, and the record of
 // applied event ids is kept only for the dedupe window, so memory stays
 // bounded by the live periods.
 package memrank
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,14 +40,14 @@ type Ranker struct {
 	closed   bool
 	boards   map[string]*board
 	deadline deadlines // boards by deadline, checked lazily (see sweep)
-	applied  map[string]*appliedEvent
+	applied  map[string]appliedEvent
 	forget   deadlines // event ids by the end of their dedupe window
 }
 
 var _ ranker.Ranker = (*Ranker)(nil)
 
 type board struct {
-	scores   map[string]float64
+	m        members
 	tree     tree
 	expireAt time.Time // zero: none
 }
@@ -72,7 +73,7 @@ func New(opts Options) *Ranker {
 		now:     opts.Now,
 		window:  opts.DedupeWindow,
 		boards:  make(map[string]*board),
-		applied: make(map[string]*appliedEvent),
+		applied: make(map[string]appliedEvent),
 	}
 }
 
@@ -89,21 +90,26 @@ func (r *Ranker) lockWrite(ctx context.Context, op string) (time.Time, error) {
 		r.mu.Unlock()
 		return time.Time{}, errorf(op, ranker.ErrClosed)
 	}
-	now := r.now()
-	r.sweep(now)
+	// The clock is read only when something can expire: writes without
+	// deadlines on a ranker without any are the common case.
+	var now time.Time
+	if len(r.deadline) > 0 || len(r.forget) > 0 {
+		now = r.now()
+		r.sweep(now)
+	}
 	return now, nil
 }
 
-func (r *Ranker) lockRead(ctx context.Context, op string) (time.Time, error) {
+func (r *Ranker) lockRead(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
-		return time.Time{}, errorf(op, err)
+		return errorf(op, err)
 	}
 	r.mu.RLock()
 	if r.closed {
 		r.mu.RUnlock()
-		return time.Time{}, errorf(op, ranker.ErrClosed)
+		return errorf(op, ranker.ErrClosed)
 	}
-	return r.now(), nil
+	return nil
 }
 
 // sweep drops the boards and event records whose deadline has passed. Each
@@ -111,14 +117,14 @@ func (r *Ranker) lockRead(ctx context.Context, op string) (time.Time, error) {
 // current deadline are stale and skipped.
 func (r *Ranker) sweep(now time.Time) {
 	for len(r.deadline) > 0 && !r.deadline[0].at.After(now) {
-		d := heap.Pop(&r.deadline).(deadline)
+		d := r.deadline.pop()
 		if b := r.boards[d.name]; b != nil && b.expireAt.Equal(d.at) {
 			delete(r.boards, d.name)
 		}
 	}
 	for len(r.forget) > 0 && !r.forget[0].at.After(now) {
-		d := heap.Pop(&r.forget).(deadline)
-		if a := r.applied[d.name]; a != nil && a.until.Equal(d.at) {
+		d := r.forget.pop()
+		if a, ok := r.applied[d.name]; ok && a.until.Equal(d.at) {
 			delete(r.applied, d.name)
 		}
 	}
@@ -126,9 +132,10 @@ func (r *Ranker) sweep(now time.Time) {
 
 // live returns the board unless missing or past its deadline (reads run
 // under the shared lock, so they cannot sweep; they ignore what expired).
-func (r *Ranker) live(name string, now time.Time) *board {
+// The clock is read only for a board with a deadline.
+func (r *Ranker) live(name string) *board {
 	b := r.boards[name]
-	if b == nil || (!b.expireAt.IsZero() && !b.expireAt.After(now)) {
+	if b == nil || (!b.expireAt.IsZero() && !b.expireAt.After(r.now())) {
 		return nil
 	}
 	return b
@@ -137,42 +144,104 @@ func (r *Ranker) live(name string, now time.Time) *board {
 func (r *Ranker) boardFor(name string) *board {
 	b := r.boards[name]
 	if b == nil {
-		b = &board{scores: make(map[string]float64)}
+		b = &board{m: newMembers(0)}
 		r.boards[name] = b
 	}
 	return b
 }
 
+// clock returns now if lockWrite read the clock, else reads it: only
+// writes that set a deadline or record an event need it.
+func (r *Ranker) clock(now time.Time) time.Time {
+	if now.IsZero() {
+		return r.now()
+	}
+	return now
+}
+
 // setDeadline applies an update's ExpireAt; a deadline already past drops
 // the board at once, as Redis's PEXPIREAT does.
-func (r *Ranker) setDeadline(name string, b *board, at, now time.Time) {
+func (r *Ranker) setDeadline(name string, b *board, at time.Time, now *time.Time) {
 	if at.IsZero() || at.Equal(b.expireAt) {
 		return
 	}
-	if !at.After(now) {
+	*now = r.clock(*now)
+	if !at.After(*now) {
 		delete(r.boards, name)
 		return
 	}
 	b.expireAt = at
-	heap.Push(&r.deadline, deadline{at: at, name: name})
+	r.deadline.push(deadline{at: at, name: name})
 }
 
-func (b *board) set(member string, score float64) {
-	if old, ok := b.scores[member]; ok {
-		if old == score {
-			return
-		}
-		b.tree.delete(item{old, member})
+func (b *board) size() int { return b.m.live }
+
+// score returns member's score and id.
+func (b *board) score(member string) (float64, uint32, bool) {
+	id, i, ok := b.m.find(member)
+	if !ok {
+		return 0, 0, false
 	}
-	b.scores[member] = score
-	b.tree.insert(item{score, member})
+	return b.m.slots[i].score, id, true
+}
+
+// add adds delta to member's score (from 0 if missing), or sets it to
+// delta if abs: one lookup either way.
+func (b *board) add(member string, delta float64, abs bool) {
+	id, i, ok := b.m.find(member)
+	if !ok {
+		b.tree.insert(&b.m, item{delta, b.m.add(member, delta)})
+		return
+	}
+	old := b.m.slots[i].score
+	score := delta
+	if !abs {
+		score += old
+	}
+	if score == old {
+		return
+	}
+	b.tree.delete(&b.m, item{old, id})
+	b.m.slots[i].score = score
+	b.tree.insert(&b.m, item{score, id})
 }
 
 func (b *board) remove(member string) {
-	if old, ok := b.scores[member]; ok {
-		b.tree.delete(item{old, member})
-		delete(b.scores, member)
+	id, slot, ok := b.m.find(member)
+	if !ok {
+		return
 	}
+	b.tree.delete(&b.m, item{b.m.slots[slot].score, id})
+	b.m.remove(slot)
+	if b.m.removed > 1024 && b.m.removed > b.m.live {
+		b.compact()
+	}
+}
+
+// compact renumbers the members in rank order and rebuilds the tree, which
+// drops the bytes of removed members and the stale keys naming them: O(n),
+// paid once per at least n removals.
+func (b *board) compact() {
+	old := b.tree.appendRange(make([]item, 0, b.tree.n), 0, b.tree.n)
+	m := newMembers(len(old))
+	for i, it := range old {
+		old[i].id = m.add(string(b.m.name(it.id)), it.score)
+	}
+	b.m, b.tree = m, build(old)
+}
+
+// newBoard builds a board of entries, in O(n log n) for the sort and O(n)
+// for the rest.
+func newBoard(entries []ranker.Entry) *board {
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, ranker.Compare)
+	b := &board{m: newMembers(len(sorted))}
+	items := make([]item, len(sorted))
+	for i, e := range sorted {
+		items[i] = item{e.Score, b.m.add(e.Member, e.Score)}
+	}
+	b.tree = build(items)
+	return b
 }
 
 // Set implements ranker.Ranker.
@@ -192,19 +261,19 @@ func (r *Ranker) Set(ctx context.Context, updates ...ranker.Update) error {
 				continue
 			}
 			b.remove(u.Member)
-			if len(b.scores) == 0 {
+			if b.size() == 0 {
 				// At once, not at the end of the call: a later update of
 				// the call then starts a new board, without the old
 				// deadline, as in Redis.
 				delete(r.boards, u.Board)
 				continue
 			}
-			r.setDeadline(u.Board, b, u.ExpireAt, now)
+			r.setDeadline(u.Board, b, u.ExpireAt, &now)
 			continue
 		}
 		b := r.boardFor(u.Board)
-		b.set(u.Member, u.Score)
-		r.setDeadline(u.Board, b, u.ExpireAt, now)
+		b.add(u.Member, u.Score, true)
+		r.setDeadline(u.Board, b, u.ExpireAt, &now)
 	}
 	return nil
 }
@@ -219,15 +288,15 @@ func (r *Ranker) Incr(ctx context.Context, eventID string, updates ...ranker.Upd
 		return 0, err
 	}
 	defer r.mu.Unlock()
-	a := r.applied[eventID]
-	if a == nil {
-		a = &appliedEvent{}
-		r.applied[eventID] = a
+	now = r.clock(now)
+	a, seen := r.applied[eventID]
+	if !seen {
+		a.to = make([]target, 0, len(updates))
 	}
 	// Each sighting of the event restarts its window, as the Redis
 	// adapter's PEXPIRE does.
 	a.until = now.Add(r.window)
-	heap.Push(&r.forget, deadline{at: a.until, name: eventID})
+	r.forget.push(deadline{at: a.until, name: eventID})
 	n := 0
 	for _, u := range updates {
 		t := target{u.Board, u.Member}
@@ -236,10 +305,11 @@ func (r *Ranker) Incr(ctx context.Context, eventID string, updates ...ranker.Upd
 		}
 		a.to = append(a.to, t)
 		b := r.boardFor(u.Board)
-		b.set(u.Member, b.scores[u.Member]+u.Score)
-		r.setDeadline(u.Board, b, u.ExpireAt, now)
+		b.add(u.Member, u.Score, false)
+		r.setDeadline(u.Board, b, u.ExpireAt, &now)
 		n++
 	}
+	r.applied[eventID] = a
 	return n, nil
 }
 
@@ -259,7 +329,7 @@ func (r *Ranker) Remove(ctx context.Context, name string, members ...string) err
 	for _, m := range members {
 		b.remove(m)
 	}
-	if len(b.scores) == 0 {
+	if b.size() == 0 {
 		delete(r.boards, name) // an empty board does not exist, as in Redis
 	}
 	return nil
@@ -271,16 +341,7 @@ func (r *Ranker) Replace(ctx context.Context, name string, entries []ranker.Entr
 	if err := ranker.ValidateEntries(name, entries); err != nil {
 		return errorf("replace", err)
 	}
-	items := make([]item, len(entries))
-	scores := make(map[string]float64, len(entries))
-	for i, e := range entries {
-		items[i] = item{e.Score, e.Member}
-		scores[e.Member] = e.Score
-	}
-	slices.SortFunc(items, func(a, b item) int {
-		return ranker.Compare(ranker.Entry{Member: a.member, Score: a.score}, ranker.Entry{Member: b.member, Score: b.score})
-	})
-	nb := &board{scores: scores, tree: build(items)}
+	nb := newBoard(entries)
 	now, err := r.lockWrite(ctx, "replace")
 	if err != nil {
 		return err
@@ -291,7 +352,7 @@ func (r *Ranker) Replace(ctx context.Context, name string, entries []ranker.Entr
 		return nil
 	}
 	r.boards[name] = nb
-	r.setDeadline(name, nb, expireAt, now)
+	r.setDeadline(name, nb, expireAt, &now)
 	return nil
 }
 
@@ -312,20 +373,19 @@ func (r *Ranker) Rank(ctx context.Context, name, member string) (ranker.Entry, b
 	if err := ranker.ValidateBoard(name); err != nil {
 		return ranker.Entry{}, false, errorf("rank", err)
 	}
-	now, err := r.lockRead(ctx, "rank")
-	if err != nil {
+	if err := r.lockRead(ctx, "rank"); err != nil {
 		return ranker.Entry{}, false, err
 	}
 	defer r.mu.RUnlock()
-	b := r.live(name, now)
+	b := r.live(name)
 	if b == nil {
 		return ranker.Entry{}, false, nil
 	}
-	s, ok := b.scores[member]
+	s, id, ok := b.score(member)
 	if !ok {
 		return ranker.Entry{}, false, nil
 	}
-	return ranker.Entry{Member: member, Score: s, Rank: b.tree.rank(item{s, member}) + 1}, true, nil
+	return ranker.Entry{Member: member, Score: s, Rank: b.tree.rank(&b.m, item{s, id}) + 1}, true, nil
 }
 
 // Top implements ranker.Ranker.
@@ -333,12 +393,11 @@ func (r *Ranker) Top(ctx context.Context, name string, offset, limit int) ([]ran
 	if err := ranker.ValidateRead(name, offset, limit); err != nil {
 		return nil, errorf("top", err)
 	}
-	now, err := r.lockRead(ctx, "top")
-	if err != nil {
+	if err := r.lockRead(ctx, "top"); err != nil {
 		return nil, err
 	}
 	defer r.mu.RUnlock()
-	b := r.live(name, now)
+	b := r.live(name)
 	if b == nil {
 		return nil, nil
 	}
@@ -351,15 +410,23 @@ func entries(b *board, lo, hi int) []ranker.Entry {
 	if lo >= hi {
 		return nil
 	}
-	// Sized up front: on a big board every allocation costs the collector
-	// a scan of the board's pointers, so growth by append is not cheap.
-	items := b.tree.appendRange(make([]item, 0, hi-lo), lo, hi)
-	if len(items) == 0 {
-		return nil
-	}
-	out := make([]ranker.Entry, len(items))
-	for i, it := range items {
-		out[i] = ranker.Entry{Member: it.member, Score: it.score, Rank: lo + i + 1}
+	out := make([]ranker.Entry, 0, hi-lo)
+	size := 0
+	b.tree.each(lo, hi, func(it item) {
+		// Rank holds the id until the names are copied below.
+		out = append(out, ranker.Entry{Score: it.score, Rank: int(it.id)})
+		size += len(b.m.name(it.id))
+	})
+	// The names share one buffer: one allocation where a string per entry
+	// would be hi-lo of them. A Builder never rewrites what it holds, so
+	// each String taken along the way stays valid.
+	var sb strings.Builder
+	sb.Grow(size)
+	for i := range out {
+		start := sb.Len()
+		sb.Write(b.m.name(uint32(out[i].Rank)))
+		out[i].Member = sb.String()[start:]
+		out[i].Rank = lo + i + 1
 	}
 	return out
 }
@@ -369,20 +436,19 @@ func (r *Ranker) Around(ctx context.Context, name, member string, k int) ([]rank
 	if err := ranker.ValidateRead(name, k); err != nil {
 		return nil, errorf("around", err)
 	}
-	now, err := r.lockRead(ctx, "around")
-	if err != nil {
+	if err := r.lockRead(ctx, "around"); err != nil {
 		return nil, err
 	}
 	defer r.mu.RUnlock()
-	b := r.live(name, now)
+	b := r.live(name)
 	if b == nil {
 		return nil, nil
 	}
-	s, ok := b.scores[member]
+	s, id, ok := b.score(member)
 	if !ok {
 		return nil, nil
 	}
-	pos := b.tree.rank(item{s, member})
+	pos := b.tree.rank(&b.m, item{s, id})
 	return entries(b, max(pos-k, 0), pos+k+1), nil
 }
 
@@ -391,13 +457,12 @@ func (r *Ranker) Size(ctx context.Context, name string) (int, error) {
 	if err := ranker.ValidateBoard(name); err != nil {
 		return 0, errorf("size", err)
 	}
-	now, err := r.lockRead(ctx, "size")
-	if err != nil {
+	if err := r.lockRead(ctx, "size"); err != nil {
 		return 0, err
 	}
 	defer r.mu.RUnlock()
-	if b := r.live(name, now); b != nil {
-		return len(b.scores), nil
+	if b := r.live(name); b != nil {
+		return b.size(), nil
 	}
 	return 0, nil
 }
@@ -407,18 +472,17 @@ func (r *Ranker) Scores(ctx context.Context, name string, members []string) ([]r
 	if err := ranker.ValidateBoard(name); err != nil {
 		return nil, errorf("scores", err)
 	}
-	now, err := r.lockRead(ctx, "scores")
-	if err != nil {
+	if err := r.lockRead(ctx, "scores"); err != nil {
 		return nil, err
 	}
 	defer r.mu.RUnlock()
-	b := r.live(name, now)
+	b := r.live(name)
 	if b == nil {
 		return nil, nil
 	}
 	var out []ranker.Entry
 	for _, m := range members {
-		if s, ok := b.scores[m]; ok {
+		if s, _, ok := b.score(m); ok {
 			out = append(out, ranker.Entry{Member: m, Score: s})
 		}
 	}
@@ -430,12 +494,11 @@ func (r *Ranker) ExpiresAt(ctx context.Context, name string) (time.Time, error) 
 	if err := ranker.ValidateBoard(name); err != nil {
 		return time.Time{}, errorf("expires at", err)
 	}
-	now, err := r.lockRead(ctx, "expires at")
-	if err != nil {
+	if err := r.lockRead(ctx, "expires at"); err != nil {
 		return time.Time{}, err
 	}
 	defer r.mu.RUnlock()
-	if b := r.live(name, now); b != nil {
+	if b := r.live(name); b != nil {
 		return b.expireAt, nil
 	}
 	return time.Time{}, nil
@@ -463,7 +526,7 @@ func (r *Ranker) Stats() Stats {
 	defer r.mu.RUnlock()
 	s := Stats{Boards: len(r.boards), Events: len(r.applied)}
 	for _, b := range r.boards {
-		s.Members += len(b.scores)
+		s.Members += b.size()
 	}
 	return s
 }
@@ -474,15 +537,46 @@ type deadline struct {
 	name string
 }
 
+// deadlines is a min-heap by at. It is written out rather than used
+// through container/heap, whose Push and Pop box every entry: an
+// allocation per Incr.
 type deadlines []deadline
 
-func (d deadlines) Len() int           { return len(d) }
-func (d deadlines) Less(i, j int) bool { return d[i].at.Before(d[j].at) }
-func (d deadlines) Swap(i, j int)      { d[i], d[j] = d[j], d[i] }
-func (d *deadlines) Push(x any)        { *d = append(*d, x.(deadline)) }
-func (d *deadlines) Pop() any {
-	old := *d
-	x := old[len(old)-1]
-	*d = old[:len(old)-1]
-	return x
+func (d *deadlines) push(x deadline) {
+	h := append(*d, x)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h[i].at.Before(h[p].at) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	*d = h
+}
+
+func (d *deadlines) pop() deadline {
+	h := *d
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h[last] = deadline{}
+	h = h[:last]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= len(h) {
+			break
+		}
+		if c+1 < len(h) && h[c+1].at.Before(h[c].at) {
+			c++
+		}
+		if !h[c].at.Before(h[i].at) {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	*d = h
+	return top
 }

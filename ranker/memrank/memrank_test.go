@@ -2,6 +2,9 @@ package memrank
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +92,81 @@ func TestExpiryFreesMemory(t *testing.T) {
 	}
 	if e, _, _ := r.Rank(ctx, "distance:week:W48", "a"); e.Score != 3 {
 		t.Errorf("recreated board: %+v", e)
+	}
+}
+
+// TestCompaction removes most of a board, which renumbers its members and
+// rebuilds its tree more than once, and checks the board against a sort
+// of what is left after each step.
+func TestCompaction(t *testing.T) {
+	ctx := context.Background()
+	r := New(Options{})
+	defer r.Close()
+	const board = "b"
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := map[string]float64{}
+	for round := range 4 {
+		var ups []ranker.Update
+		for i := range 6000 {
+			m := fmt.Sprintf("m%d-%d", round, i)
+			want[m] = float64(rng.IntN(100))
+			ups = append(ups, ranker.Update{Board: board, Member: m, Score: want[m]})
+		}
+		if err := r.Set(ctx, ups...); err != nil {
+			t.Fatal(err)
+		}
+		var gone []string
+		for m := range want {
+			if rng.IntN(10) > 0 {
+				gone = append(gone, m)
+			}
+		}
+		for _, m := range gone {
+			delete(want, m)
+		}
+		// Half through Remove, half through Set, in batches.
+		for len(gone) > 0 {
+			n := min(len(gone), 500)
+			if len(gone)%2 == 0 {
+				if err := r.Remove(ctx, board, gone[:n]...); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				ups = ups[:0]
+				for _, m := range gone[:n] {
+					ups = append(ups, ranker.Update{Board: board, Member: m, Remove: true})
+				}
+				if err := r.Set(ctx, ups...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gone = gone[n:]
+		}
+		var ref []ranker.Entry
+		for m, s := range want {
+			ref = append(ref, ranker.Entry{Member: m, Score: s})
+		}
+		ranker.RankSubset(ref)
+		got, err := r.Top(ctx, board, 0, len(want)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, ref) {
+			t.Fatalf("round %d: board of %d entries differs from the sort of %d", round, len(got), len(ref))
+		}
+		for _, e := range ref[:50] {
+			if g, ok, _ := r.Rank(ctx, board, e.Member); !ok || g != e {
+				t.Fatalf("round %d: rank %s = %+v, want %+v", round, e.Member, g, e)
+			}
+		}
+		// Names are under 16 bytes: the arena holds the live ones and at
+		// most as many removed ones, or 1,024.
+		r.mu.RLock()
+		arena := len(r.boards[board].m.arena)
+		r.mu.RUnlock()
+		if limit := 16 * (2*len(want) + 1025); arena > limit {
+			t.Errorf("round %d: arena of %d bytes for %d members: not compacted", round, arena, len(want))
+		}
 	}
 }
 

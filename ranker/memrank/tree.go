@@ -1,7 +1,5 @@
 package memrank
 
-import "sort"
-
 // The board's order is kept in a B+ tree whose inner nodes count the items
 // under each child, so that the position of an item (its rank) and the item
 // at a position are found in one descent: O(log n) with a wide fan-out,
@@ -14,18 +12,11 @@ const (
 	minItems = maxItems / 2 // below this a node borrows or merges
 )
 
-// item is one member in the tree's order (see less).
+// item is one member in the tree's order (see members.less). It holds no
+// pointer, so the collector never looks inside the tree's leaves.
 type item struct {
-	score  float64
-	member string
-}
-
-// less is ranker.Less on items: higher score first, then member ascending.
-func less(a, b item) bool {
-	if a.score != b.score {
-		return a.score > b.score
-	}
-	return a.member < b.member
+	score float64
+	id    uint32
 }
 
 // node is a leaf (kids == nil) holding items, or an inner node holding
@@ -59,16 +50,35 @@ func (n *node) size() int {
 	return s
 }
 
-// route returns the child of inner node n whose range holds it.
-func (n *node) route(it item) int {
+// route returns the child of inner node n whose range holds it. The
+// binary searches are written out: sort.Search's closure costs an indirect
+// call per probe, on the hottest path of every operation.
+func (n *node) route(m *members, it item) int {
 	// The first key above it, minus one; keys[0] is skipped.
-	i := sort.Search(len(n.keys)-1, func(j int) bool { return less(it, n.keys[j+1]) })
-	return i
+	lo, hi := 1, len(n.keys)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if m.less(it, n.keys[h]) {
+			hi = h
+		} else {
+			lo = h + 1
+		}
+	}
+	return lo - 1
 }
 
 // pos returns the index of the first item of leaf n not before it.
-func (n *node) pos(it item) int {
-	return sort.Search(len(n.items), func(j int) bool { return !less(n.items[j], it) })
+func (n *node) pos(m *members, it item) int {
+	lo, hi := 0, len(n.items)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if m.less(n.items[h], it) {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo
 }
 
 type tree struct {
@@ -77,11 +87,11 @@ type tree struct {
 }
 
 // insert adds it, which must not be in the tree.
-func (t *tree) insert(it item) {
+func (t *tree) insert(m *members, it item) {
 	if t.root == nil {
 		t.root = &node{items: make([]item, 0, 8)}
 	}
-	if right, key := insertInto(t.root, it); right != nil {
+	if right, key := insertInto(m, t.root, it); right != nil {
 		left := t.root
 		t.root = &node{
 			kids:   []*node{left, right},
@@ -94,9 +104,9 @@ func (t *tree) insert(it item) {
 
 // insertInto adds it under n; if n overflows, it splits and returns the new
 // right sibling and the lower bound of its items.
-func insertInto(n *node, it item) (*node, item) {
+func insertInto(m *members, n *node, it item) (*node, item) {
 	if n.isLeaf() {
-		p := n.pos(it)
+		p := n.pos(m, it)
 		n.items = append(n.items, item{})
 		copy(n.items[p+1:], n.items[p:])
 		n.items[p] = it
@@ -106,13 +116,12 @@ func insertInto(n *node, it item) (*node, item) {
 		mid := len(n.items) / 2
 		right := &node{items: make([]item, len(n.items)-mid, maxItems+1)}
 		copy(right.items, n.items[mid:])
-		clear(n.items[mid:]) // drop the strings the left half no longer holds
 		n.items = n.items[:mid]
 		return right, right.items[0]
 	}
-	i := n.route(it)
+	i := n.route(m, it)
 	n.counts[i]++
-	right, key := insertInto(n.kids[i], it)
+	right, key := insertInto(m, n.kids[i], it)
 	if right == nil {
 		return nil, item{}
 	}
@@ -130,7 +139,6 @@ func insertInto(n *node, it item) (*node, item) {
 		counts: append(make([]int, 0, maxItems+1), n.counts[mid:]...),
 	}
 	clear(n.kids[mid:])
-	clear(n.keys[mid:])
 	n.kids, n.keys, n.counts = n.kids[:mid], n.keys[:mid], n.counts[:mid]
 	return sib, sib.keys[0]
 }
@@ -151,8 +159,8 @@ func removeAt[T any](s []T, i int) []T {
 }
 
 // delete removes it, which must be in the tree.
-func (t *tree) delete(it item) {
-	if t.root == nil || !deleteFrom(t.root, it) {
+func (t *tree) delete(m *members, it item) {
+	if t.root == nil || !deleteFrom(m, t.root, it) {
 		return
 	}
 	t.n--
@@ -164,17 +172,17 @@ func (t *tree) delete(it item) {
 	}
 }
 
-func deleteFrom(n *node, it item) bool {
+func deleteFrom(m *members, n *node, it item) bool {
 	if n.isLeaf() {
-		p := n.pos(it)
+		p := n.pos(m, it)
 		if p == len(n.items) || n.items[p] != it {
 			return false
 		}
 		n.items = removeAt(n.items, p)
 		return true
 	}
-	i := n.route(it)
-	if !deleteFrom(n.kids[i], it) {
+	i := n.route(m, it)
+	if !deleteFrom(m, n.kids[i], it) {
 		return false
 	}
 	n.counts[i]--
@@ -250,11 +258,11 @@ func merge(n *node, j int) {
 }
 
 // rank returns the 0-based position of it, which must be in the tree.
-func (t *tree) rank(it item) int {
+func (t *tree) rank(m *members, it item) int {
 	r := 0
 	n := t.root
 	for n != nil && !n.isLeaf() {
-		i := n.route(it)
+		i := n.route(m, it)
 		for _, c := range n.counts[:i] {
 			r += c
 		}
@@ -263,7 +271,7 @@ func (t *tree) rank(it item) int {
 	if n == nil {
 		return 0
 	}
-	return r + n.pos(it)
+	return r + n.pos(m, it)
 }
 
 // appendRange appends the items at positions [lo, hi) to out.
@@ -292,7 +300,7 @@ func appendRange(n *node, out []item, lo, hi int) []item {
 	return out
 }
 
-// build returns a tree of items, which must be sorted by less and
+// build returns a tree of items, which must be sorted by members.less and
 // distinct, in O(n): the rebuild path, far cheaper than n inserts.
 func build(items []item) tree {
 	if len(items) == 0 {
@@ -342,4 +350,33 @@ func groups(n int) [][2]int {
 		start = end
 	}
 	return out
+}
+
+// each calls f on the items at positions [lo, hi), in order, without
+// gathering them first.
+func (t *tree) each(lo, hi int, f func(item)) {
+	hi = min(hi, t.n)
+	if t.root == nil || lo >= hi {
+		return
+	}
+	each(t.root, lo, hi, f)
+}
+
+func each(n *node, lo, hi int, f func(item)) {
+	if n.isLeaf() {
+		for _, it := range n.items[lo:hi] {
+			f(it)
+		}
+		return
+	}
+	for i, c := range n.counts {
+		if lo < c && hi > 0 {
+			each(n.kids[i], max(lo, 0), min(hi, c), f)
+		}
+		lo -= c
+		hi -= c
+		if hi <= 0 {
+			break
+		}
+	}
 }
