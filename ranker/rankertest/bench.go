@@ -22,6 +22,8 @@ import (
 //   - Set100: one Set of 100 absolute scores, one call; updates/s reported;
 //   - Rank, Around (k=5, 11 entries), Top100: reads of random members;
 //   - Mix: half Incr, half Rank;
+//   - ReadMix: what a leaderboard serves, mostly reads: 10% Incr, 10% Set
+//     of one member, 50% Rank, 20% Around, 10% Top100;
 //
 // each serially and in parallel (RunParallel, with parallelism goroutines
 // per GOMAXPROCS: more than one for a networked adapter, whose calls wait on
@@ -82,8 +84,25 @@ func Bench(b *testing.B, r ranker.Ranker, n, parallelism int) {
 			_, _, err := r.Rank(ctx, board, m)
 			return 1, err
 		},
+		"ReadMix": func(rng *rand.Rand) (int, error) {
+			m := members[rng.IntN(n)]
+			var err error
+			switch p := rng.IntN(10); {
+			case p == 0:
+				_, err = r.Incr(ctx, eventID(), ranker.Update{Board: board, Member: m, Score: float64(rng.IntN(10_000))})
+			case p == 1:
+				err = r.Set(ctx, ranker.Update{Board: board, Member: m, Score: float64(rng.IntN(1_000_000))})
+			case p < 7:
+				_, _, err = r.Rank(ctx, board, m)
+			case p < 9:
+				_, err = r.Around(ctx, board, m, 5)
+			default:
+				_, err = r.Top(ctx, board, 0, 100)
+			}
+			return 1, err
+		},
 	}
-	for _, name := range []string{"Incr", "IncrActivity", "Set100", "Rank", "Around", "Top100", "Mix"} {
+	for _, name := range []string{"Incr", "IncrActivity", "Set100", "Rank", "Around", "Top100", "Mix", "ReadMix"} {
 		op := ops[name]
 		b.Run(name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
