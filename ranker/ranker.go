@@ -83,6 +83,17 @@ type Ranker interface {
 	// Delete removes whole boards. Missing boards are ignored.
 	Delete(ctx context.Context, boards ...string) error
 
+	// RemoveMember takes member off every board it is on, deleting the
+	// boards it leaves empty, as Remove does. Board names are opaque, so
+	// the ranker cannot tell which boards hold a member: this is a pass
+	// over the whole ranker, meant for the rare case that needs it (a
+	// deleted account), not for the write path. It is not atomic across
+	// boards (a reader may see the member gone from some boards and not
+	// yet from others) and need not be: it is idempotent, so an
+	// interrupted pass is finished by running it again. A missing member
+	// is not an error.
+	RemoveMember(ctx context.Context, member string) error
+
 	// Rank returns a member's entry; ok is false when the member is not on
 	// the board (or the board does not exist).
 	Rank(ctx context.Context, board, member string) (e Entry, ok bool, err error)
@@ -236,6 +247,14 @@ func ValidateEntries(board string, entries []Entry) error {
 func ValidateBoard(board string) error {
 	if board == "" {
 		return fmt.Errorf("%w: empty board", ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateMember checks a member id.
+func ValidateMember(member string) error {
+	if member == "" {
+		return fmt.Errorf("%w: empty member", ErrInvalid)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@
 // script and before the bus ack is harmless. All the boards of one activity
 // go in one script call: one round trip. Set is one MULTI/EXEC pipeline;
 // Rank and Around are read scripts (one round trip, one consistent view).
+// RemoveMember alone spans many round trips and is not atomic (see it).
 //
 // The scripts touch several keys, so on Redis Cluster all of one call's
 // boards and its event hash would need one hash slot; this adapter is meant
@@ -34,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -69,6 +71,10 @@ type Ranker struct {
 }
 
 var _ ranker.Ranker = (*Ranker)(nil)
+
+// removeMemberBatch is how many board keys RemoveMember asks SCAN for at a
+// time and sends ZREMs to in one pipelined round trip.
+const removeMemberBatch = 1000
 
 // replaceChunk is how many members go in one ZADD when a board is rebuilt,
 // and replacePipeline how many ZADDs go in one round trip: big enough that
@@ -371,6 +377,69 @@ func (r *Ranker) Delete(ctx context.Context, boards ...string) error {
 		return wrap("delete", boards[0], err)
 	}
 	return nil
+}
+
+// RemoveMember implements ranker.Ranker: it SCANs the adapter's board keys
+// (by its prefix, so other deployments sharing the Redis are not touched)
+// and sends a ZREM to each, a batch of keys per pipelined round trip. SCAN
+// does not block Redis the way KEYS would, and returns every key that
+// exists for the whole scan; a ZREM that empties a board deletes it. The
+// batches are not one transaction, so a reader can see the member on some
+// boards and not others until the pass ends, and a failure leaves it half
+// done; calling again completes it, since ZREM of a missing member is a
+// no-op.
+func (r *Ranker) RemoveMember(ctx context.Context, member string) error {
+	if err := ranker.ValidateMember(member); err != nil {
+		return fmt.Errorf("redis ranker: remove member: %w", err)
+	}
+	if err := r.check(ctx, "remove member"); err != nil {
+		return err
+	}
+	pattern := globEscape(r.boardKey("")) + "*"
+	keys := make([]string, 0, removeMemberBatch)
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		_, err := r.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, k := range keys {
+				p.ZRem(ctx, k, member)
+			}
+			return nil
+		})
+		keys = keys[:0]
+		return err
+	}
+	iter := r.rdb.Scan(ctx, 0, pattern, removeMemberBatch).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+		if len(keys) == removeMemberBatch {
+			if err := flush(); err != nil {
+				return fmt.Errorf("redis ranker: remove member %q: %w", member, err)
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("redis ranker: remove member %q: scan: %w", member, err)
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("redis ranker: remove member %q: %w", member, err)
+	}
+	return nil
+}
+
+// globEscape quotes the characters SCAN's MATCH treats as a pattern, so a
+// prefix is matched literally whatever it contains.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch c {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // Rank implements ranker.Ranker.

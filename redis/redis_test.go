@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -123,6 +124,44 @@ func TestKeysAndTTL(t *testing.T) {
 	}
 	if len(keys) != 2 {
 		t.Errorf("keys = %q, want the board and the event record only", keys)
+	}
+}
+
+// TestRemoveMemberScan checks what the conformance suite cannot see: the
+// scan goes past one batch of keys, and stays within the adapter's prefix
+// even when the prefix holds glob characters that, unquoted, would match
+// another deployment's keys.
+func TestRemoveMemberScan(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	base := prefixed(t, rdb)
+	r := New(rdb, Options{Prefix: base + "[a]*:"})
+	defer r.Close()
+	other := New(rdb, Options{Prefix: base + "a-other:"})
+	defer other.Close()
+	boards := removeMemberBatch*2 + 7
+	var ups []ranker.Update
+	for i := range boards {
+		b := fmt.Sprintf("board-%d", i)
+		ups = append(ups, ranker.Update{Board: b, Member: "ana", Score: 1}, ranker.Update{Board: b, Member: "ben", Score: 2})
+	}
+	if err := r.Set(ctx, ups...); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Set(ctx, ranker.Update{Board: "kept", Member: "ana", Score: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RemoveMember(ctx, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range boards {
+		b := fmt.Sprintf("board-%d", i)
+		if es, err := r.Top(ctx, b, 0, 10); err != nil || len(es) != 1 || es[0].Member != "ben" {
+			t.Fatalf("%s = %+v, %v; want ben alone", b, es, err)
+		}
+	}
+	if _, ok, err := other.Rank(ctx, "kept", "ana"); err != nil || !ok {
+		t.Errorf("another prefix's board lost the member: %v, %v", ok, err)
 	}
 }
 

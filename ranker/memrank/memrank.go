@@ -368,6 +368,27 @@ func (r *Ranker) Delete(ctx context.Context, names ...string) error {
 	return nil
 }
 
+// RemoveMember implements ranker.Ranker. It holds the write lock for a
+// lookup in every board, which is acceptable for a call made once per
+// deleted account; within one process it is atomic, though the port does
+// not promise that.
+func (r *Ranker) RemoveMember(ctx context.Context, member string) error {
+	if err := ranker.ValidateMember(member); err != nil {
+		return errorf("remove member", err)
+	}
+	if _, err := r.lockWrite(ctx, "remove member"); err != nil {
+		return err
+	}
+	defer r.mu.Unlock()
+	for name, b := range r.boards {
+		b.remove(member)
+		if b.size() == 0 {
+			delete(r.boards, name)
+		}
+	}
+	return nil
+}
+
 // Rank implements ranker.Ranker.
 func (r *Ranker) Rank(ctx context.Context, name, member string) (ranker.Entry, bool, error) {
 	if err := ranker.ValidateBoard(name); err != nil {

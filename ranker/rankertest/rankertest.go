@@ -49,6 +49,7 @@ func Run(t *testing.T, newRanker Factory) {
 		{"SetRemoveAtomic", testSetRemoveAtomic},
 		{"Replace", testReplace},
 		{"Delete", testDelete},
+		{"RemoveMember", testRemoveMember},
 		{"Expiry", testExpiry},
 		{"Invalid", testInvalid},
 		{"LargeBoard", testLargeBoard},
@@ -657,6 +658,62 @@ func testDelete(t *testing.T, r ranker.Ranker) {
 	}
 }
 
+func testRemoveMember(t *testing.T, r ranker.Ranker) {
+	const week, month, year, alone = "distance:running:week:2026-W47:global", "distance:running:month:2026-11:global",
+		"distance:running:year:2026:global", "distance:running:week:2026-W47:tier:public"
+	weekEnd := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	mustSet(t, r,
+		ranker.Update{Board: week, Member: "ana", Score: 3, ExpireAt: weekEnd},
+		ranker.Update{Board: week, Member: "ben", Score: 2},
+		ranker.Update{Board: week, Member: "cy", Score: 1},
+		ranker.Update{Board: month, Member: "ben", Score: 20},
+		ranker.Update{Board: month, Member: "ana", Score: 30},
+		ranker.Update{Board: year, Member: "cy", Score: 100},
+		ranker.Update{Board: alone, Member: "ana", Score: 3},
+	)
+	if err := r.RemoveMember(ctx(t), "ana"); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{week, month, year, alone} {
+		if _, ok := rankOf(t, r, b, "ana"); ok {
+			t.Errorf("removed member still ranked on %s", b)
+		}
+	}
+	// The others move up, with their scores, and the week keeps its
+	// deadline.
+	if got, want := top(t, r, week, 0, 10), []ranker.Entry{ent("ben", 2, 1), ent("cy", 1, 2)}; !equalEntries(got, want) {
+		t.Errorf("week = %+v, want %+v", got, want)
+	}
+	if got, want := top(t, r, month, 0, 10), []ranker.Entry{ent("ben", 20, 1)}; !equalEntries(got, want) {
+		t.Errorf("month = %+v, want %+v", got, want)
+	}
+	if got, want := top(t, r, year, 0, 10), []ranker.Entry{ent("cy", 100, 1)}; !equalEntries(got, want) {
+		t.Errorf("year = %+v, want %+v (a board without the member)", got, want)
+	}
+	if at, err := r.ExpiresAt(ctx(t), week); err != nil || !at.Equal(weekEnd) {
+		t.Errorf("week expires at = %v, %v; want %v (kept)", at, err, weekEnd)
+	}
+	// A board the member was alone on is gone, as after Remove.
+	if n := size(t, r, alone); n != 0 {
+		t.Errorf("size of the board the member was alone on = %d", n)
+	}
+	// Again, and for a member on no board: nothing changes, no error.
+	for _, m := range []string{"ana", "nobody"} {
+		if err := r.RemoveMember(ctx(t), m); err != nil {
+			t.Errorf("remove member %s: %v", m, err)
+		}
+	}
+	if got, want := top(t, r, week, 0, 10), []ranker.Entry{ent("ben", 2, 1), ent("cy", 1, 2)}; !equalEntries(got, want) {
+		t.Errorf("week after a second pass = %+v, want %+v", got, want)
+	}
+	if size(t, r, month) != 1 || size(t, r, year) != 1 {
+		t.Errorf("sizes after a second pass: month=%d year=%d, want 1 and 1", size(t, r, month), size(t, r, year))
+	}
+	// A removed member comes back as a new one.
+	mustSet(t, r, ranker.Update{Board: alone, Member: "ana", Score: 1})
+	wantRank(t, r, alone, "ana", 1, 1)
+}
+
 func testExpiry(t *testing.T, r ranker.Ranker) {
 	const b = "distance:running:week:2026-W47:global"
 	weekEnd := time.Now().Add(time.Hour).Truncate(time.Millisecond)
@@ -717,6 +774,7 @@ func testInvalid(t *testing.T, r ranker.Ranker) {
 		"replace empty member": r.Replace(c, "b", []ranker.Entry{{Score: 1}}, time.Time{}),
 		"replace empty board":  r.Replace(c, "", []ranker.Entry{{Member: "a"}}, time.Time{}),
 		"remove empty board":   r.Remove(c, "", "a"),
+		"remove member empty":  r.RemoveMember(c, ""),
 	}
 	_, checks["incr empty event"] = r.Incr(c, "", ranker.Update{Board: "b", Member: "a", Score: 1})
 	_, checks["incr NaN"] = r.Incr(c, "e", ranker.Update{Board: "b", Member: "a", Score: nan})
