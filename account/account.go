@@ -96,6 +96,9 @@ type Grant struct {
 type Principal struct {
 	User      *stride.User
 	SessionID string
+	// ExpiresAt is when the access token that authenticated the caller
+	// expires: a long-lived connection must be given a new one by then.
+	ExpiresAt time.Time
 }
 
 // IsAdmin reports whether the caller holds the admin role.
@@ -361,7 +364,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 	if u.ID != claims.UserID {
 		return nil, stride.Errorf(stride.EUNAUTHORIZED, "The access token is invalid or expired.")
 	}
-	return &Principal{User: u, SessionID: claims.SessionID}, nil
+	return &Principal{User: u, SessionID: claims.SessionID, ExpiresAt: claims.ExpiresAt}, nil
 }
 
 // UpdateProfile applies a partial update to the caller's profile.
