@@ -11,6 +11,7 @@
 //	           MaxAckPending 1 (per-key order across processes), MaxDeliver unlimited
 //	stream P_dlq      subjects P.dlq.>  limits retention
 //	  subject P.dlq.<group>
+//	subject P.fanout  core NATS, no stream: bus.Fanout, topic in header Stride-Topic
 //
 // See docs/bus.md for the reasoning.
 package nats
