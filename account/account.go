@@ -14,6 +14,7 @@ import (
 
 	"github.com/stridehq/stride"
 	"github.com/stridehq/stride/auth"
+	"github.com/stridehq/stride/ingest"
 	"github.com/stridehq/stride/store"
 )
 
@@ -41,6 +42,19 @@ type Config struct {
 	// MaxConcurrentHashes bounds the memory argon2id may take at once.
 	MaxConcurrentHashes int
 	Throttle            ThrottleConfig
+	// Source names this process in the events the service writes, as
+	// the other services' source does ("stride/api"); "stride" if empty.
+	Source string
+}
+
+// EventUserDeleted is written with an account's deletion: the store's
+// cascade removes what the account owned, but the projections kept
+// outside the store (leaderboards) must be told.
+const EventUserDeleted = "user.deleted"
+
+// DeletedData is the payload of user.deleted.
+type DeletedData struct {
+	UserID string `json:"user_id"`
 }
 
 // Service implements the account use cases.
@@ -76,6 +90,9 @@ func New(s Store, signer *auth.Signer, cfg Config, log *slog.Logger, now func() 
 	}
 	if cfg.Throttle == (ThrottleConfig{}) {
 		cfg.Throttle = DefaultThrottle
+	}
+	if cfg.Source == "" {
+		cfg.Source = "stride"
 	}
 	return &Service{
 		store: s, signer: signer, throttle: NewThrottle(cfg.Throttle), cfg: cfg,
@@ -388,9 +405,15 @@ func (s *Service) User(ctx context.Context, id string) (*stride.User, error) {
 	return s.store.UserByID(ctx, id)
 }
 
-// DeleteAccount deletes the caller's account and everything it owns.
+// DeleteAccount deletes the caller's account and everything it owns, and
+// writes user.deleted in the same transaction.
 func (s *Service) DeleteAccount(ctx context.Context, p *Principal) error {
-	if err := s.store.DeleteUser(ctx, p.User.ID); err != nil {
+	id := p.User.ID
+	ev, err := ingest.NewOutboxEvent(s.cfg.Source, EventUserDeleted, id, id, DeletedData{UserID: id}, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteUser(ctx, id, ev); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "account deleted", "user_id", p.User.ID)

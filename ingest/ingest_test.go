@@ -118,7 +118,11 @@ func TestOrphanBlobsAreSwept(t *testing.T) {
 		t.Fatalf("a referenced blob was swept: %v", err)
 	}
 	// Once the account is gone, its bodies are orphans too.
-	if err := db.DeleteUser(ctx, u.ID); err != nil {
+	deleted, err := ingest.NewOutboxEvent("test", "user.deleted", u.ID, u.ID, map[string]string{"user_id": u.ID}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteUser(ctx, u.ID, deleted); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := sweeper.SweepBlobs(ctx); n != 1 {

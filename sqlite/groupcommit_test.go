@@ -81,7 +81,9 @@ func TestGroupCommitIndividualResults(t *testing.T) {
 	ctx := context.Background()
 	alive := createUser(t, db, "alive@example.com")
 	gone := createUser(t, db, "gone@example.com")
-	if err := db.DeleteUser(ctx, gone.ID); err != nil {
+	deletedEvID := stride.NewID(t0)
+	deletedEv := store.OutboxEvent{ID: deletedEvID, Type: "user.deleted", Key: gone.ID, Payload: []byte(`{"id":"` + deletedEvID + `"}`), CreatedAt: t0}
+	if err := db.DeleteUser(ctx, gone.ID, deletedEv); err != nil {
 		t.Fatal(err)
 	}
 	// A key already used before the burst.
@@ -174,12 +176,13 @@ func TestGroupCommitIndividualResults(t *testing.T) {
 			}
 		}
 	}
-	// One outbox event per stored upload, none for the others.
+	// One outbox event per stored upload, none for the others, and the
+	// deletion's.
 	pending, err := db.PendingOutbox(ctx, 10*n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 2 + n/4; len(pending) != want {
+	if want := 3 + n/4; len(pending) != want {
 		t.Errorf("outbox holds %d events, want %d", len(pending), want)
 	}
 	after := db.GroupCommitStats()

@@ -193,7 +193,7 @@ func (db *DB) ListUsers(ctx context.Context, page stride.Page) ([]stride.User, s
 
 // DeleteUser implements store.Users. Foreign keys cascade to everything the
 // account owns.
-func (db *DB) DeleteUser(ctx context.Context, id string) error {
+func (db *DB) DeleteUser(ctx context.Context, id string, ev store.OutboxEvent) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		// Unsent events about the account go too: they would only describe
 		// data that no longer exists.
@@ -207,7 +207,8 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("User")
 		}
-		return nil
+		// After the purge above, which would otherwise take it too.
+		return insertOutbox(ctx, tx, ev)
 	})
 }
 

@@ -49,8 +49,13 @@ type Users interface {
 	UserNames(ctx context.Context, ids []string) (map[string]string, error)
 	// ListUsers lists accounts, oldest first.
 	ListUsers(ctx context.Context, page stride.Page) ([]stride.User, string, error)
-	// DeleteUser removes the account and everything that belongs to it.
-	DeleteUser(ctx context.Context, id string) error
+	// DeleteUser removes the account and everything that belongs to it,
+	// including its unsent outbox events (keyed by id: they would describe
+	// data that no longer exists), and writes ev in the same transaction,
+	// after that purge so that ev survives it: the deletion's own event,
+	// for the projections kept outside the store (leaderboards). A missing
+	// account is ENOTFOUND and nothing is written.
+	DeleteUser(ctx context.Context, id string, ev OutboxEvent) error
 }
 
 // Session is one sign-in: a family of rotating refresh tokens. Access tokens

@@ -150,7 +150,7 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	svc := account.New(db, signer, account.Config{}, slog.New(slog.NewTextHandler(stderr, nil)), time.Now)
+	svc := account.New(db, signer, account.Config{Source: "stride/admin"}, slog.New(slog.NewTextHandler(stderr, nil)), time.Now)
 	u, err := svc.CreateAdmin(ctx, *email, password, *name)
 	if err != nil {
 		var se *stride.Error

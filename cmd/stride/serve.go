@@ -247,8 +247,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	source := "stride/" + *role
 	accounts := account.New(db, signer, account.Config{
-		Registration: *registration, RefreshTTL: *refreshTTL, SessionTTL: *sessionTTL,
+		Registration: *registration, RefreshTTL: *refreshTTL, SessionTTL: *sessionTTL, Source: source,
 	}, log, time.Now)
 	if *adminEmail != "" {
 		if err := bootstrapAdmin(ctx, accounts, *adminEmail, *adminPassword, log); err != nil {
@@ -264,7 +265,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if eventBus.embedded != nil && *busListen != "" {
 		fmt.Fprintf(stdout, "stride: embedded bus on %s\n", eventBus.embedded.ClientURL())
 	}
-	source := "stride/" + *role
 	uploads := ingest.New(db, log, time.Now, source)
 	worker := ingest.NewWorker(db, log, time.Now, source)
 	if dir := *blobDir; dir != "" || st.embedded() {

@@ -442,7 +442,8 @@ func testDeleteUserRemovesActivities(t *testing.T, s store.Store) {
 	}
 	a := newActivity(u.ID, up.ID, base, "w")
 	complete(t, s, up, a)
-	if err := s.DeleteUser(ctx, u.ID); err != nil {
+	deleted := outboxEvent("user.deleted", u.ID, base)
+	if err := s.DeleteUser(ctx, u.ID, deleted); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Activity(ctx, a.ID)
@@ -451,8 +452,17 @@ func testDeleteUserRemovesActivities(t *testing.T, s store.Store) {
 	wantCode(t, err, stride.ENOTFOUND)
 	_, err = s.Upload(ctx, up.ID)
 	wantCode(t, err, stride.ENOTFOUND)
-	if pending, _ := s.PendingOutbox(ctx, 10); len(pending) != 0 {
-		t.Fatalf("outbox events of a deleted user remain: %+v", pending)
+	// The user's unsent events go, but not the deletion's own event,
+	// written after them with the same key.
+	pending, err := s.PendingOutbox(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 {
+		t.Fatalf("pending outbox = %+v, want the deletion event alone", pending)
+	}
+	if got := pending[0]; got.ID != deleted.ID || got.Type != deleted.Type || got.Key != deleted.Key || string(got.Payload) != string(deleted.Payload) || !got.CreatedAt.Equal(deleted.CreatedAt) {
+		t.Fatalf("pending outbox = %+v, want %+v", got, deleted)
 	}
 }
 

@@ -492,10 +492,14 @@ func testDeleteUserCascades(t *testing.T, s store.Store) {
 	if err := s.CreateInvite(ctx, store.Invite{CodeHash: hashOf("inv-" + u.ID), CreatedBy: u.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteUser(ctx, u.ID); err != nil {
+	if err := s.DeleteUser(ctx, u.ID, outboxEvent("user.deleted", u.ID, base)); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.DeleteUser(ctx, u.ID), stride.ENOTFOUND)
+	// Deleting again fails and writes no second event.
+	wantCode(t, s.DeleteUser(ctx, u.ID, outboxEvent("user.deleted", u.ID, base)), stride.ENOTFOUND)
+	if pending, err := s.PendingOutbox(ctx, 10); err != nil || len(pending) != 1 || pending[0].Type != "user.deleted" {
+		t.Fatalf("pending outbox = %+v, %v; want one user.deleted", pending, err)
+	}
 	_, err := s.UserByID(ctx, u.ID)
 	wantCode(t, err, stride.ENOTFOUND)
 	_, err = s.SessionUser(ctx, sess.ID, base)
