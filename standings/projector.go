@@ -1,8 +1,9 @@
 // Package standings keeps the projections of athletes' activities that rank
 // and reward them: achievements, personal records and leaderboards. The
 // Projector consumes activity events and recomputes, from the store, what
-// the event's activity counted for; the Reader serves them with the
-// visibility rules of the API.
+// the event's activity counted for, and takes deleted accounts off the
+// leaderboards; the Reader serves them with the visibility rules of the
+// API.
 //
 // Every write is an absolute value recomputed from the store (never an
 // increment), so handling an event twice, or out of order with a rebuild,
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/account"
 	"github.com/stridehq/stride/achievement"
 	"github.com/stridehq/stride/bus"
 	"github.com/stridehq/stride/ingest"
@@ -71,7 +73,7 @@ func NewProjector(s Store, r ranker.Ranker, b Publisher, log *slog.Logger, now f
 
 // ConsumerConfig is the projector's bus subscription.
 func (p *Projector) ConsumerConfig() bus.ConsumerConfig {
-	return bus.ConsumerConfig{Group: Group, Types: []string{ingest.EventProcessed, ingest.EventUpdated, ingest.EventDeleted}}
+	return bus.ConsumerConfig{Group: Group, Types: []string{ingest.EventProcessed, ingest.EventUpdated, ingest.EventDeleted, account.EventUserDeleted}}
 }
 
 // ChangedBoards is the payload of leaderboard.changed: one athlete's
@@ -105,6 +107,27 @@ func (p *Projector) Handle(ctx context.Context, d bus.Delivery) error {
 			return fmt.Errorf("event %s: bad %s payload: %v", d.Event.ID, d.Event.Type, err)
 		}
 		return p.Apply(ctx, data.UserID, data.ActivityID, data.Before)
+	case account.EventUserDeleted:
+		var data account.DeletedData
+		if err := json.Unmarshal(d.Event.Data, &data); err != nil || data.UserID == "" {
+			return fmt.Errorf("event %s: bad %s payload: %v", d.Event.ID, d.Event.Type, err)
+		}
+		return p.RemoveUser(ctx, data.UserID)
+	}
+	return nil
+}
+
+// RemoveUser takes a deleted athlete off every leaderboard. The store's
+// cascade already took their achievements and records, and their unsent
+// activity events, so only the boards, outside the store, are left. The
+// boards that held them are unknown (the facts are gone with the
+// account), hence the ranker's whole pass; it is idempotent, so a
+// redelivery or a retry after a partial pass is safe. Nothing is
+// published: leaderboard.changed names sports and periods, which are not
+// known here either.
+func (p *Projector) RemoveUser(ctx context.Context, userID string) error {
+	if err := p.ranker.RemoveMember(ctx, userID); err != nil {
+		return fmt.Errorf("remove %s from the leaderboards: %w", userID, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/account"
 	"github.com/stridehq/stride/bus"
 	"github.com/stridehq/stride/ingest"
 	"github.com/stridehq/stride/internal/testenv"
@@ -255,6 +256,108 @@ func TestRedeliveryAfterCrashCountsOnce(t *testing.T) {
 				if after[u] != v {
 					t.Errorf("rebuild: %s %v → %v", u, v, after[u])
 				}
+			}
+		})
+	}
+}
+
+// TestUserDeletedLeavesBoards deletes an athlete who is on many boards,
+// alone on some: user.deleted takes them off all of them and leaves the
+// others where they were, and a redelivery changes nothing.
+func TestUserDeletedLeavesBoards(t *testing.T) {
+	for name, open := range rankers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+			st := newMemStore()
+			rk := open(t)
+			b := &crashingBus{}
+			p := NewProjector(st, rk, b, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now }, "test")
+			if !p.ConsumerConfig().Wants(account.EventUserDeleted) {
+				t.Fatalf("the projector does not subscribe to %s", account.EventUserDeleted)
+			}
+
+			ride := run("a2", "ann", "2026-10-05", stride.VisibilityPublic, 30)
+			ride.Sport = "cycling" // a sport, and a month, where Ann is alone
+			st.facts["ann"] = []stride.ActivityFacts{run("a1", "ann", "2026-11-16", stride.VisibilityPublic, 10), ride}
+			st.facts["bob"] = []stride.ActivityFacts{run("b1", "bob", "2026-11-17", stride.VisibilityPublic, 8)}
+			for _, f := range append(slices.Clone(st.facts["ann"]), st.facts["bob"]...) {
+				if err := p.Handle(ctx, delivery(t, ingest.EventProcessed, ingest.ProcessedData{ActivityID: f.ActivityID, UserID: f.UserID})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var touched []leaderboard.Touched
+			for _, f := range st.facts["ann"] {
+				touched = append(touched, leaderboard.Touched{Sport: f.Sport, LocalDate: f.LocalDate})
+			}
+			scores, err := leaderboard.Scores(st.facts["ann"], touched)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bobBefore := map[string]map[string]float64{}
+			alone := 0
+			for _, sc := range scores {
+				if !sc.Present {
+					continue
+				}
+				board := sc.Board.Name()
+				if _, ok, err := rk.Rank(ctx, board, "ann"); err != nil || !ok {
+					t.Fatalf("before the deletion ann is not on %s: %v", board, err)
+				}
+				bobBefore[board] = boardTotals(t, rk, board)
+				delete(bobBefore[board], "ann")
+				if len(bobBefore[board]) == 0 {
+					alone++
+				}
+			}
+			if alone == 0 || alone == len(bobBefore) {
+				t.Fatalf("ann is alone on %d of her %d boards; the test needs some of each", alone, len(bobBefore))
+			}
+
+			// The store's cascade, then its event, delivered twice.
+			st.mu.Lock()
+			delete(st.facts, "ann")
+			delete(st.achievements, "ann")
+			delete(st.records, "ann")
+			st.mu.Unlock()
+			published := len(b.published)
+			for range 2 {
+				if err := p.Handle(ctx, delivery(t, account.EventUserDeleted, account.DeletedData{UserID: "ann"})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for board, want := range bobBefore {
+				got := boardTotals(t, rk, board)
+				if len(got) != len(want) {
+					t.Errorf("%s after the deletion = %v, want %v", board, got, want)
+					continue
+				}
+				for u, v := range want {
+					if got[u] != v {
+						t.Errorf("%s: %s has %v, had %v before the deletion", board, u, got[u], v)
+					}
+				}
+				if len(want) == 0 {
+					if n, err := rk.Size(ctx, board); err != nil || n != 0 {
+						t.Errorf("%s, where ann was alone: size %d, %v", board, n, err)
+					}
+				}
+			}
+			if n := len(b.published); n != published {
+				t.Errorf("the deletion published %d events, want none", n-published)
+			}
+			// A late activity event of the deleted athlete finds no facts
+			// and puts nothing back.
+			if err := p.Handle(ctx, delivery(t, ingest.EventProcessed, ingest.ProcessedData{ActivityID: "a1", UserID: "ann"})); err != nil {
+				t.Fatal(err)
+			}
+			for board := range bobBefore {
+				if _, ok, err := rk.Rank(ctx, board, "ann"); err != nil || ok {
+					t.Errorf("ann back on %s after a late event: %v", board, err)
+				}
+			}
+			if err := p.Handle(ctx, delivery(t, account.EventUserDeleted, account.DeletedData{})); err == nil {
+				t.Error("user.deleted without a user id was accepted")
 			}
 		})
 	}
