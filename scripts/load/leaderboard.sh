@@ -69,7 +69,7 @@ fi
 pid=$!
 url=""
 for _ in $(seq 300); do
-  url=$(grep -o 'listening on http://[0-9.:]*' "$tmp/stride.out" | head -1 | cut -d' ' -f3 || true)
+  url=$(grep -so 'listening on http://[0-9.:]*' "$tmp/stride.out" | head -1 | cut -d' ' -f3 || true)
   [ -n "$url" ] && break
   sleep 0.1
 done
@@ -95,17 +95,44 @@ first=${tokens%%,*}
 curl -fsS -H "Authorization: Bearer $first" "$url/api/v1/leaderboards/distance?period=all&around=me&limit=10" |
   python3 -c 'import json,sys; p=json.load(sys.stdin); print("check: board", p["board"]["period_key"], "athletes", p["board"]["athletes"], "me", p["me"]["rank"], "entries", len(p["entries"]))'
 
-echo "| ranker | N | read | clients | 2xx/s | p50 ms | p99 ms | max ms | non-2xx | socket errors |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+# snap: CPU ticks (1/100 s, user + system) of every process, and of the
+# whole machine, to see where the two cores go during a run.
+snap() { { head -1 /proc/stat; for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null || true; done; } >"$1"; }
+echo "| ranker | N | read | clients | 2xx/s | p50 ms | p99 ms | max ms | non-2xx | socket errors | CPU ms per read: stride / postgres / redis / whole machine (wrk included) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for mode in $MODES; do
+  snap "$tmp/before"
   line=$(TOKEN=$tokens MODE=$mode wrk -t 2 -c "$CLIENTS" -d "${DURATION}s" --timeout 10s -s "$LUA" "$url" | grep '^RESULT')
-  python3 - "$RANKER" "$N" "$mode" "$CLIENTS" "$line" <<'PY'
+  snap "$tmp/after"
+  python3 - "$RANKER" "$N" "$mode" "$CLIENTS" "$line" "$tmp/before" "$tmp/after" "$pid" <<'PY'
 import sys
-rk, n, mode, c, line = sys.argv[1:]
+rk, n, mode, c, line, before, after, pid = sys.argv[1:]
 f = dict(kv.split("=") for kv in line.split()[1:])
 ok = int(f["requests"]) - int(f["non2xx"])
 rate = ok / (int(f["duration_us"]) / 1e6)
-print(f"| {rk} | {int(n):,} | {mode} | {c} | {rate:,.0f} | {int(f['p50_us'])/1000:.2f} | {int(f['p99_us'])/1000:.2f} | {int(f['max_us'])/1000:.1f} | {f['non2xx']} | {f['sockerr']} |")
+def load(path):
+    procs, machine = {}, 0
+    for l in open(path):
+        if l.startswith("cpu "):
+            machine = sum(int(x) for x in l.split()[1:4]) + sum(int(x) for x in l.split()[6:8])
+            continue
+        try:
+            head, _, rest = l.rpartition(")")
+            pid_, comm = head.split(" (", 1)
+            x = rest.split()
+            procs[pid_] = (comm, int(x[11]) + int(x[12]))
+        except (ValueError, IndexError):
+            pass  # a process that ended while it was read
+    return procs, machine
+(b, mb), (a, ma) = load(before), load(after)
+by = {}
+for p, (comm, t) in a.items():
+    key = "stride" if p == pid else comm
+    by[key] = by.get(key, 0) + t - b.get(p, (comm, 0))[1]
+reqs = max(int(f["requests"]), 1)
+ms = lambda k: by.get(k, 0) * 10 / reqs
+d = [ms("stride"), ms("postgres"), ms("redis-server"), (ma - mb) * 10 / reqs]
+print(f"| {rk} | {int(n):,} | {mode} | {c} | {rate:,.0f} | {int(f['p50_us'])/1000:.2f} | {int(f['p99_us'])/1000:.2f} | {int(f['max_us'])/1000:.1f} | {f['non2xx']} | {f['sockerr']} | {d[0]:.2f} / {d[1]:.2f} / {d[2]:.2f} / {d[3]:.2f} |")
 PY
 done
 echo "stride RSS at the end: $(awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status) MiB"

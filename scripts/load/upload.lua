@@ -3,7 +3,10 @@
 -- every request (so the worker stores each as a new activity, not a
 -- duplicate); MODE=file sends FILE as CONTENT_TYPE. TOKEN holds bearer
 -- tokens, comma-separated, used in turn (several athletes); PHASE keeps the
--- start times of separate runs apart.
+-- start times of separate runs apart. DELAY_MS, when set, makes each
+-- connection wait that long before each request (an open rate of about
+-- connections * 1000 / DELAY_MS uploads per second instead of as fast as
+-- the 202s come back).
 local threads = {}
 
 function setup(thread)
@@ -28,6 +31,11 @@ function init(args)
   -- Start times in the past: 2017 onwards, a slice per phase and thread.
   base = 1500000000 + (tonumber(os.getenv("PHASE") or "0") * 8 + tid) * 4000000
   n = 0
+  delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+end
+
+function delay()
+  return delay_ms
 end
 
 function request()
