@@ -102,21 +102,11 @@ func (r *Reader) Leaderboard(ctx context.Context, viewerID string, q BoardQuery)
 	if err != nil {
 		return nil, fmt.Errorf("load viewer %s: %w", viewerID, err)
 	}
-	day, err := r.day(q.Date, viewer.TimeZone)
+	b, err := r.resolve(viewer, q)
 	if err != nil {
 		return nil, err
 	}
-	sport := q.Sport
-	if sport == "" {
-		sport = leaderboard.AllSports
-	}
-	b := leaderboard.Board{Metric: q.Metric, Sport: sport, Period: leaderboard.PeriodOf(q.Period, day), Tier: leaderboard.TierPublic, Env: leaderboard.EnvAll}
-	if q.Scope == ScopeFollowing {
-		b.Tier = leaderboard.TierFollowers
-	}
-	if q.ExcludeIndoor {
-		b.Env = leaderboard.EnvOutdoor
-	}
+	sport := b.Sport
 	offset, err := decodeOffset(q.Page.Cursor)
 	if err != nil {
 		return nil, err
@@ -205,6 +195,71 @@ func (r *Reader) Leaderboard(ctx context.Context, viewerID string, q BoardQuery)
 	}
 	if me != nil {
 		page.Me = &Standing{Rank: me.Rank, UserID: viewerID, Name: viewer.Name, Value: q.Metric.Value(me.Score)}
+	}
+	return page, nil
+}
+
+// resolve names the board a query reads, for a viewer whose time zone
+// picks the current period.
+func (r *Reader) resolve(viewer *stride.User, q BoardQuery) (leaderboard.Board, error) {
+	day, err := r.day(q.Date, viewer.TimeZone)
+	if err != nil {
+		return leaderboard.Board{}, err
+	}
+	sport := q.Sport
+	if sport == "" {
+		sport = leaderboard.AllSports
+	}
+	b := leaderboard.Board{Metric: q.Metric, Sport: sport, Period: leaderboard.PeriodOf(q.Period, day), Tier: leaderboard.TierPublic, Env: leaderboard.EnvAll}
+	if q.Scope == ScopeFollowing {
+		b.Tier = leaderboard.TierFollowers
+	}
+	if q.ExcludeIndoor {
+		b.Env = leaderboard.EnvOutdoor
+	}
+	return b, nil
+}
+
+// Resolve names the global board a query reads for the viewer: what a
+// realtime subscription watches.
+func (r *Reader) Resolve(ctx context.Context, viewerID string, q BoardQuery) (leaderboard.Board, error) {
+	if q.Scope != ScopeGlobal || q.AroundMe {
+		return leaderboard.Board{}, invalid("topic", "only global boards without around=me can be watched; read your own standing with GET")
+	}
+	viewer, err := r.store.UserByID(ctx, viewerID)
+	if err != nil {
+		return leaderboard.Board{}, fmt.Errorf("load viewer %s: %w", viewerID, err)
+	}
+	return r.resolve(viewer, q)
+}
+
+// Top reads the first limit entries of a global board with names: the
+// state a realtime push sends to every watcher of the board.
+func (r *Reader) Top(ctx context.Context, b leaderboard.Board, limit int) (*BoardPage, error) {
+	size, err := r.ranker.Size(ctx, b.Name())
+	if err != nil {
+		return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
+	}
+	entries, err := r.ranker.Top(ctx, b.Name(), 0, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.Member
+	}
+	names, err := r.store.UserNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	first, last := b.Period.Bounds()
+	page := &BoardPage{Board: BoardInfo{Type: string(b.Metric), Sport: b.Sport, Period: string(b.Period.Kind), PeriodKey: b.Period.Key,
+		From: first, To: last, Scope: ScopeGlobal, Indoor: "include", Unit: unit(b.Metric), Athletes: size}, Entries: []Standing{}}
+	if b.Env == leaderboard.EnvOutdoor {
+		page.Board.Indoor = "exclude"
+	}
+	for _, e := range entries {
+		page.Entries = append(page.Entries, Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: b.Metric.Value(e.Score)})
 	}
 	return page, nil
 }
