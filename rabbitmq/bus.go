@@ -9,6 +9,8 @@
 //	queue    P.G.dlq   classic, durable: G's dead letters
 //	queue    P.G.members  classic, never holds a message: one consumer per
 //	                   consuming process, to count them for balancing
+//	exchange P.fanout  fanout, durable: bus.Fanout; each Listen an exclusive,
+//	                   auto-delete, server-named queue bound to it
 //
 // Messages are persistent and published with publisher confirms; consumers
 // ack manually with a prefetch of one per partition queue. See docs/bus.md.
@@ -99,6 +101,9 @@ type Bus struct {
 	pubMu sync.Mutex // guards pubCh; one publisher channel, confirms in order
 	pubCh *amqp.Channel
 
+	fanMu sync.Mutex // guards fanCh; one channel keeps broadcasts in order
+	fanCh *amqp.Channel
+
 	closed atomic.Bool
 	done   chan struct{}
 }
@@ -128,7 +133,7 @@ func Connect(ctx context.Context, url string, opts Options) (*Bus, error) {
 				return fmt.Errorf("declare exchange %s: %w", ex, err)
 			}
 		}
-		return nil
+		return b.declareFanout(ch)
 	})
 	if err != nil {
 		_ = b.Close()
@@ -915,7 +920,7 @@ func (b *Bus) Teardown(ctx context.Context) error {
 			del(func(ch *amqp.Channel) error { _, err := ch.QueueDelete(q, false, false, false); return err })
 		}
 	}
-	for _, ex := range []string{b.eventsExchange(), b.dlxExchange()} {
+	for _, ex := range []string{b.eventsExchange(), b.dlxExchange(), b.fanoutExchange()} {
 		del(func(ch *amqp.Channel) error { return ch.ExchangeDelete(ex, false, false) })
 	}
 	return errors.Join(errs...)
