@@ -24,6 +24,7 @@ type Store interface {
 	Invites
 	Ingest
 	Standings
+	Live
 	// Ping checks that the database answers, for readiness probes.
 	Ping(ctx context.Context) error
 	Close() error

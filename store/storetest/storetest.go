@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore Factory) {
 	}
 	tests = append(tests, ingestTests...)
 	tests = append(tests, standingsTests...)
+	tests = append(tests, liveTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
