@@ -159,8 +159,14 @@ func TestAccountLifecycle(t *testing.T) {
 			wantProblem(t, c.Do("POST", "/api/v1/auth/login", "", map[string]string{"email": "rider@example.com", "password": "a long passphrase"}), http.StatusUnauthorized, "unauthorized")
 			wantProblem(t, c.Do("GET", "/api/v1/users/"+g.User.ID, friend.AccessToken, nil), http.StatusNotFound, "not_found")
 
-			srv.Stop(t)
+			// The deletion's own event (user.deleted, for the leaderboards)
+			// names the account until the relay publishes it, at its next
+			// poll: wait for that, then search with the server stopped.
 			text := b.store(t, srv, env)
+			for deadline := time.Now().Add(30 * time.Second); len(text(t, g.User.ID)) > 0 && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+			}
+			srv.Stop(t)
 			for _, needle := range []string{g.User.ID, "rider@example.com", "Rider Two"} {
 				if hits := text(t, needle); len(hits) > 0 {
 					t.Errorf("deleted account's %q is still stored in %v", needle, hits)
