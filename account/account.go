@@ -24,6 +24,7 @@ type Store interface {
 	store.Sessions
 	store.Follows
 	store.Invites
+	store.Tickets
 }
 
 // Registration modes.
@@ -460,6 +461,41 @@ func (s *Service) CreateInvite(ctx context.Context, p *Principal) (code string, 
 		return "", time.Time{}, err
 	}
 	return code, expires, nil
+}
+
+// TicketTTL is how long a realtime ticket can be used: long enough to
+// open a socket right after buying it, too short to be worth stealing.
+const TicketTTL = 30 * time.Second
+
+// CreateTicket trades the caller's access token for a single-use ticket
+// that opens one WebSocket (browsers cannot send the token on the upgrade).
+func (s *Service) CreateTicket(ctx context.Context, p *Principal) (ticket string, expires time.Time, err error) {
+	now := s.now().UTC()
+	ticket, hash := auth.NewOpaqueToken()
+	expires = now.Add(TicketTTL)
+	if err := s.store.CreateTicket(ctx, store.Ticket{Hash: hash, UserID: p.User.ID, SessionID: p.SessionID,
+		TokenExpiresAt: p.ExpiresAt, ExpiresAt: expires}); err != nil {
+		return "", time.Time{}, err
+	}
+	return ticket, expires, nil
+}
+
+// AuthenticateTicket uses a ticket, once. The connection it opens lasts as
+// long as the access token it was bought with, and is renewed the same way.
+func (s *Service) AuthenticateTicket(ctx context.Context, ticket string) (*Principal, error) {
+	now := s.now().UTC()
+	t, err := s.store.ConsumeTicket(ctx, auth.HashOpaqueToken(ticket), now)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.SessionUser(ctx, t.SessionID, now)
+	if err != nil {
+		return nil, err
+	}
+	if u.ID != t.UserID {
+		return nil, stride.Errorf(stride.EUNAUTHORIZED, "The ticket is unknown, used or expired.")
+	}
+	return &Principal{User: u, SessionID: t.SessionID, ExpiresAt: t.TokenExpiresAt}, nil
 }
 
 // Follow makes the caller follow another athlete.

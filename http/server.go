@@ -35,6 +35,8 @@ type Accounts interface {
 	Unfollow(ctx context.Context, p *account.Principal, id string) error
 	Followers(ctx context.Context, id string, page stride.Page) ([]store.FollowEntry, string, error)
 	Following(ctx context.Context, id string, page stride.Page) ([]store.FollowEntry, string, error)
+	CreateTicket(ctx context.Context, p *account.Principal) (string, time.Time, error)
+	AuthenticateTicket(ctx context.Context, ticket string) (*account.Principal, error)
 }
 
 // Config holds the settings of the HTTP layer.
@@ -59,6 +61,8 @@ type Services struct {
 	Uploads    Uploads
 	Activities ActivityQueries
 	Standings  Standings
+	// Realtime, when set, serves the WebSocket endpoint.
+	Realtime Realtime
 	// Ready reports whether the server's dependencies answer.
 	Ready func(ctx context.Context) error
 }
@@ -70,6 +74,7 @@ type Server struct {
 	uploads    Uploads
 	activities ActivityQueries
 	standings  Standings
+	realtime   Realtime
 	ready      func(ctx context.Context) error
 	log        *slog.Logger
 	metrics    *metrics
@@ -85,7 +90,7 @@ func New(cfg Config, svc Services, reg prometheus.Registerer, gatherer prometheu
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = DefaultMaxUploadBytes
 	}
-	s := &Server{cfg: cfg, accounts: svc.Accounts, uploads: svc.Uploads, activities: svc.Activities, standings: svc.Standings, ready: svc.Ready,
+	s := &Server{cfg: cfg, accounts: svc.Accounts, uploads: svc.Uploads, activities: svc.Activities, standings: svc.Standings, realtime: svc.Realtime, ready: svc.Ready,
 		log: log, metrics: newMetrics(reg, gatherer), mux: http.NewServeMux()}
 	s.routes()
 	return s
@@ -126,6 +131,10 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/users/{id}/achievements", s.authed(s.handleAchievements))
 	s.route("GET /api/v1/users/{id}/records", s.authed(s.handleRecords))
 	s.route("GET /api/v1/leaderboards/{type}", s.authed(s.handleLeaderboard))
+	if s.realtime != nil {
+		s.route("POST /api/v1/realtime/tickets", s.authed(s.handleCreateTicket))
+		s.route("GET /api/v1/realtime/activity-stream", s.handleActivityStream)
+	}
 }
 
 // route registers a handler and records its pattern for logs and metrics.

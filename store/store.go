@@ -25,6 +25,7 @@ type Store interface {
 	Ingest
 	Standings
 	Live
+	Tickets
 	// Ping checks that the database answers, for readiness probes.
 	Ping(ctx context.Context) error
 	Close() error

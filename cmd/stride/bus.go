@@ -18,6 +18,9 @@ import (
 // behind it, which must outlive the connection.
 type openedBus struct {
 	bus.Bus
+	// Fanout is the same connection's at-most-once fan-out, for the
+	// realtime layer.
+	Fanout   bus.Fanout
 	embedded *nats.Server
 }
 
@@ -54,19 +57,19 @@ func openBus(ctx context.Context, url, dataDir, listen, prefix string, log *slog
 			_ = srv.Shutdown(ctx)
 			return nil, err
 		}
-		return &openedBus{Bus: b, embedded: srv}, nil
+		return &openedBus{Bus: b, Fanout: b, embedded: srv}, nil
 	case strings.HasPrefix(url, "nats://") || strings.HasPrefix(url, "tls://"):
 		b, err := nats.Connect(ctx, url, nats.Options{Prefix: prefix, Logger: log})
 		if err != nil {
 			return nil, err
 		}
-		return &openedBus{Bus: b}, nil
+		return &openedBus{Bus: b, Fanout: b}, nil
 	case strings.HasPrefix(url, "amqp://") || strings.HasPrefix(url, "amqps://"):
 		b, err := rabbitmq.Connect(ctx, url, rabbitmq.Options{Prefix: prefix, Logger: log, Groups: []string{"worker"}})
 		if err != nil {
 			return nil, err
 		}
-		return &openedBus{Bus: b}, nil
+		return &openedBus{Bus: b, Fanout: b}, nil
 	}
 	return nil, errors.New("bus url must start with nats:// or amqp:// (empty: embedded NATS)")
 }

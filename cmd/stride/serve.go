@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,7 @@ import (
 	"github.com/stridehq/stride/internal/logctx"
 	"github.com/stridehq/stride/postgres"
 	"github.com/stridehq/stride/query"
+	"github.com/stridehq/stride/realtime"
 	"github.com/stridehq/stride/sqlite"
 	"github.com/stridehq/stride/standings"
 	"github.com/stridehq/stride/store"
@@ -185,6 +187,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		sweepEvery      = s.duration("sweep-every", 30*time.Second, "how often to look for such uploads")
 		maxUpload       = s.int64("max-upload-bytes", stridehttp.DefaultMaxUploadBytes, "largest accepted upload body, before decompression")
 		blobDir         = s.string("blob-dir", "", "directory for upload bodies over --inline-upload-bytes (default DATA_DIR/blobs with embedded SQLite; with PostgreSQL bodies stay in the database unless this names a directory every node shares)")
+		boardInterval   = s.duration("realtime-board-interval", time.Second, "the most often a watched leaderboard is pushed to WebSocket clients (changes in between are coalesced)")
+		pingInterval    = s.duration("realtime-ping-interval", 30*time.Second, "how often WebSocket clients are pinged; one that does not answer within half of it is disconnected")
 		inlineUpload    = s.int64("inline-upload-bytes", ingest.DefaultInlineLimit, "upload bodies up to this size are kept in the database row")
 	)
 	if err := s.parse(args); err != nil {
@@ -211,6 +215,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	default:
 		return fmt.Errorf("--role %q: use all, api or worker", *role)
+	}
+	if *boardInterval < 50*time.Millisecond || *pingInterval < time.Second {
+		return errors.New("--realtime-board-interval must be at least 50ms and --realtime-ping-interval at least 1s")
 	}
 	if *maxUpload < 1024 {
 		return fmt.Errorf("--max-upload-bytes %d: at least 1024", *maxUpload)
@@ -267,6 +274,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	uploads := ingest.New(db, log, time.Now, source)
 	worker := ingest.NewWorker(db, log, time.Now, source)
+	if *role == "all" {
+		// The relay runs here too: wake it for the worker's events, which
+		// it would otherwise publish only at its next poll (up to 1 s).
+		worker.Committed = uploads.Notify
+	}
 	if dir := *blobDir; dir != "" || st.embedded() {
 		if dir == "" {
 			dir = filepath.Join(*st.dataDir, "blobs")
@@ -288,7 +300,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	projector := standings.NewProjector(db, rk, eventBus, log, time.Now, source)
 	// Declaring the consumer groups before accepting anything keeps events
 	// published before the first worker ever ran.
-	for _, cfg := range []bus.ConsumerConfig{worker.ConsumerConfig(), projector.ConsumerConfig()} {
+	pushRelay := realtime.NewRelay(eventBus.Fanout)
+	for _, cfg := range []bus.ConsumerConfig{worker.ConsumerConfig(), projector.ConsumerConfig(), pushRelay.ConsumerConfig()} {
 		if err := eventBus.Declare(ctx, cfg); err != nil {
 			return fmt.Errorf("declare group %s: %w", cfg.Group, err)
 		}
@@ -300,11 +313,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	ingestMetrics := ingest.NewMetrics(reg)
 	uploads.Metrics, worker.Metrics = ingestMetrics, ingestMetrics
 	projector.Metrics = standings.NewMetrics(reg)
+	reader := standings.NewReader(db, rk, time.Now)
+	var hub *realtime.Hub
+	var recorder *realtime.Recorder
+	if *role != "worker" {
+		rtCfg := realtime.DefaultConfig()
+		rtCfg.BoardInterval, rtCfg.PingInterval, rtCfg.PongTimeout = *boardInterval, *pingInterval, *pingInterval/2
+		recorder = realtime.NewRecorder(db, uploads, eventBus.Fanout, rtCfg, time.Now)
+		hub = realtime.NewHub(rtCfg, accounts, recorder, db, reader, eventBus.Fanout, realtime.NewMetrics(reg), log)
+		hub.OriginPatterns = originHosts(splitList(*corsOrigins))
+	}
 	api := stridehttp.New(stridehttp.Config{
 		CORSOrigins: splitList(*corsOrigins), TrustedProxies: proxies, MetricsOnMainAddr: *metricsAddr == "", Version: version,
 		MaxUploadBytes: *maxUpload,
 	}, stridehttp.Services{Accounts: accounts, Uploads: uploads, Activities: query.New(db),
-		Standings: standings.NewReader(db, rk, time.Now), Ready: db.Ping}, reg, reg, log)
+		Standings: reader, Realtime: realtimeService(hub), Ready: db.Ping}, reg, reg, log)
 
 	handler := api.Handler()
 	if *role == "worker" {
@@ -341,6 +364,24 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		sweeper.Metrics, sweeper.Blobs = ingestMetrics, uploads.Blobs
 		sweeper.After, sweeper.Every = *sweepAfter, *sweepEvery
 		wg.Go(func() { sweeper.Run(bgCtx) })
+		wg.Go(func() {
+			if err := eventBus.Consume(bgCtx, pushRelay.ConsumerConfig(), pushRelay.Handle); err != nil && bgCtx.Err() == nil {
+				log.Error("realtime relay stopped consuming", "err", err)
+			}
+		})
+		wg.Go(func() { purgeLivePeriodically(bgCtx, recorder, log) })
+	}
+	// The hub's connections end first at shutdown (1001, going away), so
+	// that clients reconnect elsewhere while requests drain.
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHub()
+	var hubDone sync.WaitGroup
+	if hub != nil {
+		hubDone.Go(func() {
+			if err := hub.Run(hubCtx); err != nil {
+				log.Error("realtime hub stopped", "err", err)
+			}
+		})
 	}
 	if *role != "api" {
 		wg.Go(func() {
@@ -399,6 +440,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// only then close the bus and the store they use (deferred above).
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
 	defer cancel()
+	stopHub()
+	hubDone.Wait()
 	for _, srv := range servers {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			log.Error("http shutdown", "err", err)
@@ -431,6 +474,47 @@ func bootstrapAdmin(ctx context.Context, accounts *account.Service, email, passw
 		return nil // created on an earlier start
 	}
 	return fmt.Errorf("bootstrap administrator: %w", err)
+}
+
+// realtimeService keeps a nil hub a nil interface, so that the API
+// registers no realtime routes on a worker.
+func realtimeService(h *realtime.Hub) stridehttp.Realtime {
+	if h == nil {
+		return nil
+	}
+	return h
+}
+
+// originHosts turns the CORS origins into the host patterns the WebSocket
+// upgrade checks a browser's Origin against.
+func originHosts(origins []string) []string {
+	var out []string
+	for _, o := range origins {
+		if o == "*" {
+			return []string{"*"}
+		}
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			out = append(out, u.Host)
+		}
+	}
+	return out
+}
+
+func purgeLivePeriodically(ctx context.Context, r *realtime.Recorder, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := r.Purge(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("purge live activities", "err", err)
+		} else if n > 0 {
+			log.Info("purged live activities", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 func purgeSessionsPeriodically(ctx context.Context, accounts *account.Service, log *slog.Logger) {

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"UserStatus", testUserStatus},
 		{"ListUsersPaginates", testListUsersPaginates},
 		{"UserNames", testUserNames},
+		{"Tickets", testTickets},
 		{"BadCursor", testBadCursor},
 		{"Invites", testInvites},
 		{"SessionRotation", testSessionRotation},
