@@ -44,8 +44,8 @@ type HubStore interface {
 
 // Internal fan-out topics besides live:<athlete>.
 const (
-	topicBoards = "boards"  // leaderboard.changed payloads
-	userTopic   = "user:"   // + athlete id: notifications
+	topicBoards = "boards" // leaderboard.changed payloads
+	userTopic   = "user:"  // + athlete id: notifications
 	topicNotify = "notifications"
 )
 

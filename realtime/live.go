@@ -46,13 +46,13 @@ func NewRecorder(s LiveStore, u Uploads, f bus.Fanout, cfg Config, now func() ti
 // its type and topic, as watchers receive it. A status change has no points
 // (Batch 0).
 type liveMsg struct {
-	Type       string          `json:"type"`
-	Topic      string          `json:"topic"`
-	LiveID     string          `json:"live_id"`
-	UserID     string          `json:"user_id"`
-	Sport      string          `json:"sport"`
-	Visibility string          `json:"visibility"`
-	Status     string          `json:"status"`
+	Type       string `json:"type"`
+	Topic      string `json:"topic"`
+	LiveID     string `json:"live_id"`
+	UserID     string `json:"user_id"`
+	Sport      string `json:"sport"`
+	Visibility string `json:"visibility"`
+	Status     string `json:"status"`
 	// FromBatch..Batch are the batches whose points this holds (a
 	// catch-up merges several).
 	FromBatch int64           `json:"from_batch,omitempty"`
