@@ -73,6 +73,11 @@ func New(s Store, log *slog.Logger, now func() time.Time, source string) *Servic
 // Wake returns the channel the relay listens on.
 func (s *Service) Wake() <-chan struct{} { return s.wake }
 
+// Notify wakes the relay for an event committed elsewhere in this process
+// (the worker's activity.processed), so that it too is published at once
+// rather than at the relay's next poll.
+func (s *Service) Notify() { s.notify() }
+
 func (s *Service) notify() {
 	select {
 	case s.wake <- struct{}{}:

@@ -35,6 +35,9 @@ type Worker struct {
 	Metrics *Metrics
 	// Blobs holds the bodies of uploads that have a BlobKey.
 	Blobs blob.Store
+	// Committed, when set, is called once an upload's activity and event
+	// are committed: Service.Notify where the relay runs in this process.
+	Committed func()
 }
 
 // NewWorker returns a worker.
@@ -140,6 +143,9 @@ func (w *Worker) Process(ctx context.Context, uploadID string) error {
 	status, activityID, err := w.store.CompleteUpload(ctx, up.ID, store.Completion{Activity: a, Streams: streams, Event: ev}, now)
 	if err != nil {
 		return err
+	}
+	if w.Committed != nil {
+		w.Committed()
 	}
 	w.Metrics.uploadFinished(status, w.now().Sub(start), start.Sub(up.CreatedAt))
 	w.log.InfoContext(ctx, "upload processed", "upload_id", up.ID, "status", status, "activity_id", activityID,
