@@ -97,9 +97,9 @@ def q(p):
     for le, c in b:
         if c >= want:
             if le == float("inf"):
-                return lo
-            return lo + (le - lo) * (want - below) / max(c - below, 1e-9)
+                return f"> {lo * 1000:.0f} ms"  # past the last finite bucket
+            return f"{(lo + (le - lo) * (want - below) / max(c - below, 1e-9)) * 1000:.0f} ms"
         lo, below = le, c
-print(f"stride_upload_to_board_seconds: count {total:.0f}, p50 {q(.5)*1000:.0f} ms, p90 {q(.9)*1000:.0f} ms, p99 {q(.99)*1000:.0f} ms")
+print(f"stride_upload_to_board_seconds: count {total:.0f}, p50 {q(.5)}, p90 {q(.9)}, p99 {q(.99)}")
 print("buckets (le: cumulative count): " + ", ".join(f"{le:g}: {c:.0f}" for le, c in b))
 '
