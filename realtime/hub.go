@@ -181,7 +181,7 @@ func (h *Hub) route(topic string, payload []byte) {
 		}
 		h.mu.Lock()
 		for _, w := range h.boardState {
-			if slices.Contains(ch.Sports, w.board.Sport) && slices.Contains(ch.Periods, string(w.board.Period.Kind)+":"+w.board.Period.Key) {
+			if ch.All || slices.Contains(ch.Sports, w.board.Sport) && slices.Contains(ch.Periods, string(w.board.Period.Kind)+":"+w.board.Period.Key) {
 				w.dirty = true
 			}
 		}

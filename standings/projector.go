@@ -84,6 +84,9 @@ type ChangedBoards struct {
 	UserID  string   `json:"user_id"`
 	Sports  []string `json:"sports"`
 	Periods []string `json:"periods"` // "week:2026-W47", "month:2026-11", "year:2026", "all:all"
+	// All says the athlete left every board (a deleted account): the
+	// sports and periods are unknown.
+	All bool `json:"all,omitempty"`
 }
 
 // Handle is the bus handler.
@@ -129,7 +132,7 @@ func (p *Projector) RemoveUser(ctx context.Context, userID string) error {
 	if err := p.ranker.RemoveMember(ctx, userID); err != nil {
 		return fmt.Errorf("remove %s from the leaderboards: %w", userID, err)
 	}
-	return nil
+	return p.announce(ctx, ChangedBoards{UserID: userID, All: true})
 }
 
 // Apply recomputes the athlete's standings after a change to one activity:
@@ -217,12 +220,18 @@ func (p *Projector) writeBoards(ctx context.Context, userID string, facts []stri
 	if err := p.ranker.Set(ctx, updates...); err != nil {
 		return fmt.Errorf("write leaderboards of %s: %w", userID, err)
 	}
-	data, err := json.Marshal(ChangedBoards{UserID: userID, Sports: sortedTrue(sports), Periods: sortedTrue(periods)})
+	return p.announce(ctx, ChangedBoards{UserID: userID, Sports: sortedTrue(sports), Periods: sortedTrue(periods)})
+}
+
+// announce publishes leaderboard.changed for the realtime layer.
+func (p *Projector) announce(ctx context.Context, ch ChangedBoards) error {
+	data, err := json.Marshal(ch)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", EventLeaderboardChanged, err)
 	}
-	ev := bus.Event{ID: stride.NewID(now), Type: EventLeaderboardChanged, Source: p.source, Subject: userID, Time: now.UTC(),
-		Key: userID, SchemaVersion: 1, Data: data}.Normalize()
+	now := p.now()
+	ev := bus.Event{ID: stride.NewID(now), Type: EventLeaderboardChanged, Source: p.source, Subject: ch.UserID, Time: now.UTC(),
+		Key: ch.UserID, SchemaVersion: 1, Data: data}.Normalize()
 	if err := p.bus.Publish(ctx, ev); err != nil {
 		return fmt.Errorf("publish %s: %w", EventLeaderboardChanged, err)
 	}

@@ -343,8 +343,16 @@ func TestUserDeletedLeavesBoards(t *testing.T) {
 					}
 				}
 			}
-			if n := len(b.published); n != published {
-				t.Errorf("the deletion published %d events, want none", n-published)
+			// Each handling tells watchers that every board may have
+			// changed: the athlete's sports and periods are gone.
+			if n := len(b.published) - published; n != 2 {
+				t.Errorf("the deletion published %d events, want one per handling (2)", n)
+			}
+			for _, ev := range b.published[published:] {
+				var ch ChangedBoards
+				if err := json.Unmarshal(ev.Data, &ch); err != nil || !ch.All || ch.UserID != "ann" {
+					t.Errorf("deletion event %s: %+v, %v", ev.Data, ch, err)
+				}
 			}
 			// A late activity event of the deleted athlete finds no facts
 			// and puts nothing back.
