@@ -13,6 +13,7 @@ package achievement
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stridehq/stride"
@@ -176,19 +177,17 @@ func sessions(facts []stride.ActivityFacts) []session {
 			s.runM = max(s.runM, f.DistanceM)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b session) int {
-		if c := a.start.Compare(b.start); c != 0 {
-			return c
-		}
-		if a.id < b.id {
-			return -1
-		}
-		if a.id > b.id {
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(a, b session) int { return chronological(a.start, a.id, b.start, b.id) })
 	return out
+}
+
+// chronological orders activities by start, then id: the order in which
+// an athlete earns things, the same on every recomputation.
+func chronological(startA time.Time, idA string, startB time.Time, idB string) int {
+	if c := startA.Compare(startB); c != 0 {
+		return c
+	}
+	return strings.Compare(idA, idB)
 }
 
 // Evaluate returns the achievements the activities earn under rules.

@@ -15,16 +15,7 @@ import (
 func Records(userID string, facts []stride.ActivityFacts) []stride.Record {
 	ordered := slices.Clone(facts)
 	slices.SortStableFunc(ordered, func(a, b stride.ActivityFacts) int {
-		if c := a.StartTime.Compare(b.StartTime); c != 0 {
-			return c
-		}
-		if a.ActivityID < b.ActivityID {
-			return -1
-		}
-		if a.ActivityID > b.ActivityID {
-			return 1
-		}
-		return 0
+		return chronological(a.StartTime, a.ActivityID, b.StartTime, b.ActivityID)
 	})
 	var out []stride.Record
 	for _, e := range activity.Efforts() {

@@ -37,32 +37,21 @@ func (p *Projector) RebuildLeaderboards(ctx context.Context, users UserLister) (
 	now := p.now()
 	boards := map[string][]ranker.Entry{}
 	expiry := map[string]time.Time{}
-	page := stride.Page{Limit: stride.MaxPageLimit}
-	for {
-		list, next, err := users.ListUsers(ctx, page)
-		if err != nil {
-			return stats, fmt.Errorf("list users: %w", err)
-		}
-		for _, u := range list {
-			facts, err := p.store.ActivityFacts(ctx, u.ID)
-			if err != nil {
-				return stats, fmt.Errorf("load activity facts of %s: %w", u.ID, err)
+	err := p.eachAthlete(ctx, users, func(userID string, facts []stride.ActivityFacts) error {
+		stats.Users++
+		for _, s := range leaderboard.Rebuild(facts) {
+			exp := s.Board.ExpireAt()
+			if !exp.IsZero() && !exp.After(now) {
+				continue
 			}
-			stats.Users++
-			for _, s := range leaderboard.Rebuild(facts) {
-				exp := s.Board.ExpireAt()
-				if !exp.IsZero() && !exp.After(now) {
-					continue
-				}
-				name := s.Board.Name()
-				boards[name] = append(boards[name], ranker.Entry{Member: u.ID, Score: s.Score})
-				expiry[name] = exp
-			}
+			name := s.Board.Name()
+			boards[name] = append(boards[name], ranker.Entry{Member: userID, Score: s.Score})
+			expiry[name] = exp
 		}
-		if next == "" {
-			break
-		}
-		page.Cursor = next
+		return nil
+	})
+	if err != nil {
+		return stats, err
 	}
 	for name, entries := range boards {
 		if err := p.ranker.Replace(ctx, name, entries, expiry[name]); err != nil {
@@ -79,24 +68,35 @@ func (p *Projector) RebuildLeaderboards(ctx context.Context, users UserLister) (
 // news.
 func (p *Projector) RebuildStandings(ctx context.Context, users UserLister) (int, error) {
 	n := 0
+	err := p.eachAthlete(ctx, users, func(userID string, facts []stride.ActivityFacts) error {
+		if err := p.store.SaveStandings(ctx, userID, achievement.Evaluate(userID, facts, p.rules), achievement.Records(userID, facts), nil); err != nil {
+			return fmt.Errorf("save standings of %s: %w", userID, err)
+		}
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// eachAthlete calls fn with every athlete's activity facts.
+func (p *Projector) eachAthlete(ctx context.Context, users UserLister, fn func(userID string, facts []stride.ActivityFacts) error) error {
 	page := stride.Page{Limit: stride.MaxPageLimit}
 	for {
 		list, next, err := users.ListUsers(ctx, page)
 		if err != nil {
-			return n, fmt.Errorf("list users: %w", err)
+			return fmt.Errorf("list users: %w", err)
 		}
 		for _, u := range list {
 			facts, err := p.store.ActivityFacts(ctx, u.ID)
 			if err != nil {
-				return n, fmt.Errorf("load activity facts of %s: %w", u.ID, err)
+				return fmt.Errorf("load activity facts of %s: %w", u.ID, err)
 			}
-			if err := p.store.SaveStandings(ctx, u.ID, achievement.Evaluate(u.ID, facts, p.rules), achievement.Records(u.ID, facts), nil); err != nil {
-				return n, fmt.Errorf("save standings of %s: %w", u.ID, err)
+			if err := fn(u.ID, facts); err != nil {
+				return err
 			}
-			n++
 		}
 		if next == "" {
-			return n, nil
+			return nil
 		}
 		page.Cursor = next
 	}
