@@ -87,7 +87,8 @@ type subscription struct {
 	conn  *Conn
 	topic string
 	kind  subKind
-	key   string // athlete id, or board name
+	key   string            // athlete id, or board name
+	board leaderboard.Board // for a board subscription
 
 	// live: who may see what, and the catch-up handover.
 	self, follows bool
@@ -333,18 +334,11 @@ func (h *Hub) subscribe(ctx context.Context, c *Conn, in inbound) error {
 		if err != nil {
 			return err
 		}
-		s.kind, s.key = subBoard, b.Name()
+		s.kind, s.key, s.board = subBoard, b.Name(), b
 		frame, err := h.boardFrame(ctx, b)
 		if err != nil {
 			return err
 		}
-		h.mu.Lock()
-		w := h.boardState[s.key]
-		if w == nil {
-			w = &boardWatch{board: b, subs: map[*subscription]struct{}{}}
-			h.boardState[s.key] = w
-		}
-		h.mu.Unlock()
 		h.add(c, s)
 		c.sendJSON(map[string]any{"type": msgSubscribed, "ref": in.Ref, "topic": in.Topic, "board": b.Name()})
 		c.sendBoard(b.Name(), frame)
@@ -449,7 +443,12 @@ func (h *Hub) add(c *Conn, s *subscription) {
 		h.users[s.key][s] = struct{}{}
 		s.ready = true
 	case subBoard:
-		h.boardState[s.key].subs[s] = struct{}{}
+		w := h.boardState[s.key]
+		if w == nil {
+			w = &boardWatch{board: s.board, subs: map[*subscription]struct{}{}}
+			h.boardState[s.key] = w
+		}
+		w.subs[s] = struct{}{}
 		s.ready = true
 	}
 	c.mu.Lock()
