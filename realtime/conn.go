@@ -168,7 +168,10 @@ func (c *Conn) writeLoop(ctx context.Context) {
 	ping := time.NewTicker(c.hub.cfg.PingInterval)
 	defer ping.Stop()
 	write := func(frame []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
+		// Not cancelled with the connection: the library would cut the
+		// socket mid-frame, and the close frame with its code (4008 above
+		// all, sent when this write is stuck) could never follow.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.hub.cfg.WriteTimeout)
 		defer cancel()
 		if err := c.ws.Write(wctx, websocket.MessageText, frame); err != nil {
 			c.cancel(err)
