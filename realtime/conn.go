@@ -189,7 +189,17 @@ func (c *Conn) writeLoop(ctx context.Context) {
 				return
 			}
 		case <-c.wake:
-			for _, frame := range c.takePending() {
+			pending := c.takePending()
+			// What the control queue held when these frames were taken
+			// was queued before them (a subscription's answer, a live
+			// catch-up) and goes first, else select's random pick could
+			// push a state ahead of its "subscribed".
+			for range len(c.control) {
+				if !write(<-c.control) {
+					return
+				}
+			}
+			for _, frame := range pending {
 				if !write(frame) {
 					return
 				}
