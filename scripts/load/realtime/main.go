@@ -54,6 +54,7 @@ type config struct {
 	duration          time.Duration
 	hold              time.Duration
 	report            time.Duration
+	window            time.Duration
 	serverPID         int
 	dialConcurrency   int
 	setupConcurrency  int
@@ -75,6 +76,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "how long the devices send")
 	flag.DurationVar(&cfg.hold, "hold", 0, "how long to keep every connection open after the load (or, with no devices, after the idle connections are open)")
 	flag.DurationVar(&cfg.report, "report", 10*time.Second, "interval of the progress lines on stderr (0: none)")
+	flag.DurationVar(&cfg.window, "window", 10*time.Second, "also print the latencies of the batches sent in each window of this length (0: none)")
 	flag.IntVar(&cfg.serverPID, "server-pid", 0, "process id of the server, to sample its RSS (VmRSS) and CPU time from /proc (same machine)")
 	flag.IntVar(&cfg.dialConcurrency, "dial-concurrency", 32, "connections opened at once")
 	flag.IntVar(&cfg.setupConcurrency, "setup-concurrency", 4, "registrations in flight at once (each is an argon2id hash on the server)")
@@ -158,6 +160,7 @@ type device struct {
 	mu       sync.Mutex
 	gotStart bool
 	ackLat   []int32 // µs
+	ackAt    []int32 // ms since tool.start at which the batch was sent
 }
 
 type watcher struct {
@@ -166,6 +169,7 @@ type watcher struct {
 
 	mu       sync.Mutex
 	lat      []int32 // µs
+	latAt    []int32 // ms since tool.start at which the batch was sent
 	received int64
 	dups     int64
 	catchup  int64
@@ -222,7 +226,7 @@ func run(ctx context.Context, cfg config) error {
 	// server that holds nothing else.
 	if cfg.idle > 0 {
 		time.Sleep(2 * time.Second)
-		before := rssKB(cfg.serverPID)
+		before, m0 := rssKB(cfg.serverPID), t.metrics(ctx)
 		t0 = time.Now()
 		t.idle = make([]*socket, cfg.idle)
 		failed := t.dialAll(ctx, cfg.idle, func(i int) error {
@@ -237,13 +241,20 @@ func run(ctx context.Context, cfg config) error {
 		sum.IdleOpened, sum.IdleFailed = cfg.idle-failed, failed
 		sum.IdleOpenSeconds = time.Since(t0).Seconds()
 		time.Sleep(5 * time.Second) // let the server settle
-		after := rssKB(cfg.serverPID)
+		after, m1 := rssKB(cfg.serverPID), t.metrics(ctx)
 		sum.RSSBeforeIdleKB, sum.RSSAfterIdleKB = before, after
 		if opened := cfg.idle - failed; opened > 0 && before > 0 {
 			sum.RSSPerIdleConnKB = float64(after-before) / float64(opened)
 		}
 		fmt.Printf("idle: opened %d, failed %d in %.1f s; server RSS %s -> %s (%.1f KiB per connection)\n",
 			cfg.idle-failed, failed, sum.IdleOpenSeconds, kb(before), kb(after), sum.RSSPerIdleConnKB)
+		if opened := float64(cfg.idle - failed); opened > 0 && m0 != nil && m1 != nil {
+			d := func(k string) float64 { return (m1[k] - m0[k]) / opened }
+			sum.IdlePerConn = map[string]float64{"goroutines": d("go_goroutines"), "stack_kib": d("go_memstats_stack_inuse_bytes") / 1024,
+				"heap_inuse_kib": d("go_memstats_heap_inuse_bytes") / 1024, "heap_alloc_kib": d("go_memstats_alloc_bytes") / 1024}
+			fmt.Printf("idle: per connection (server's /metrics): %.1f goroutines, %.1f KiB of stacks, %.1f KiB of heap in use (%.1f KiB allocated and live or not yet collected)\n",
+				sum.IdlePerConn["goroutines"], sum.IdlePerConn["stack_kib"], sum.IdlePerConn["heap_inuse_kib"], sum.IdlePerConn["heap_alloc_kib"])
+		}
 		if cfg.devices == 0 {
 			t.holdFor(ctx, cfg.hold, &sum)
 		}
@@ -282,40 +293,42 @@ func run(ctx context.Context, cfg config) error {
 
 // summary is the JSON report (-json).
 type summary struct {
-	Config           map[string]any `json:"config"`
-	Registered       int            `json:"registered"`
-	RegisterSeconds  float64        `json:"register_s"`
-	IdleOpened       int            `json:"idle_opened"`
-	IdleFailed       int            `json:"idle_failed"`
-	IdleOpenSeconds  float64        `json:"idle_open_s"`
-	IdleAliveAtEnd   int            `json:"idle_alive_at_end"`
-	RSSStartKB       int64          `json:"rss_start_kb"`
-	RSSBeforeIdleKB  int64          `json:"rss_before_idle_kb"`
-	RSSAfterIdleKB   int64          `json:"rss_after_idle_kb"`
-	RSSPerIdleConnKB float64        `json:"rss_per_idle_conn_kb"`
-	RSSLoadPeakKB    int64          `json:"rss_load_peak_kb"`
-	RSSEndKB         int64          `json:"rss_end_kb"`
-	DevicesOpened    int            `json:"devices_opened"`
-	DevicesFailed    int            `json:"devices_failed"`
-	WatchersOpened   int            `json:"watchers_opened"`
-	WatchersFailed   int            `json:"watchers_failed"`
-	BatchesSent      int64          `json:"batches_sent"`
-	BatchesAcked     int64          `json:"batches_acked"`
-	BatchErrors      int64          `json:"batch_errors"`
-	PointsPerSecond  float64        `json:"points_per_s_acked"`
-	AckMs            quantiles      `json:"ack_ms"`
-	DeliveryMs       quantiles      `json:"delivery_ms"`
-	FramesExpected   int64          `json:"frames_expected"`
-	FramesReceived   int64          `json:"frames_received"`
-	FramesLost       int64          `json:"frames_lost"`
-	FramesDuplicate  int64          `json:"frames_duplicate"`
-	WatchersLosing   int            `json:"watchers_losing"`
-	SendLagMaxMs     float64        `json:"send_lag_max_ms"`
-	ServerCPUCores   float64        `json:"server_cpu_cores_during_load"`
-	ToolCPUCores     float64        `json:"tool_cpu_cores_during_load"`
-	ToolCPUSeconds   float64        `json:"tool_cpu_s"`
-	AliveAfterLoad   int            `json:"alive_after_load"`
-	Errors           map[string]int `json:"errors,omitempty"`
+	Config           map[string]any     `json:"config"`
+	Registered       int                `json:"registered"`
+	RegisterSeconds  float64            `json:"register_s"`
+	IdleOpened       int                `json:"idle_opened"`
+	IdleFailed       int                `json:"idle_failed"`
+	IdleOpenSeconds  float64            `json:"idle_open_s"`
+	IdleAliveAtEnd   int                `json:"idle_alive_at_end"`
+	RSSStartKB       int64              `json:"rss_start_kb"`
+	RSSBeforeIdleKB  int64              `json:"rss_before_idle_kb"`
+	RSSAfterIdleKB   int64              `json:"rss_after_idle_kb"`
+	RSSPerIdleConnKB float64            `json:"rss_per_idle_conn_kb"`
+	IdlePerConn      map[string]float64 `json:"idle_per_conn,omitempty"`
+	RSSLoadPeakKB    int64              `json:"rss_load_peak_kb"`
+	RSSEndKB         int64              `json:"rss_end_kb"`
+	DevicesOpened    int                `json:"devices_opened"`
+	DevicesFailed    int                `json:"devices_failed"`
+	WatchersOpened   int                `json:"watchers_opened"`
+	WatchersFailed   int                `json:"watchers_failed"`
+	BatchesSent      int64              `json:"batches_sent"`
+	BatchesAcked     int64              `json:"batches_acked"`
+	BatchErrors      int64              `json:"batch_errors"`
+	PointsPerSecond  float64            `json:"points_per_s_acked"`
+	AckMs            quantiles          `json:"ack_ms"`
+	DeliveryMs       quantiles          `json:"delivery_ms"`
+	FramesExpected   int64              `json:"frames_expected"`
+	FramesReceived   int64              `json:"frames_received"`
+	FramesLost       int64              `json:"frames_lost"`
+	FramesDuplicate  int64              `json:"frames_duplicate"`
+	WatchersLosing   int                `json:"watchers_losing"`
+	SendLagMaxMs     float64            `json:"send_lag_max_ms"`
+	ServerCPUCores   float64            `json:"server_cpu_cores_during_load"`
+	ToolCPUCores     float64            `json:"tool_cpu_cores_during_load"`
+	ToolCPUSeconds   float64            `json:"tool_cpu_s"`
+	AliveAfterLoad   int                `json:"alive_after_load"`
+	Timeline         []window           `json:"timeline,omitempty"`
+	Errors           map[string]int     `json:"errors,omitempty"`
 }
 
 type quantiles struct {
@@ -332,6 +345,46 @@ func (q quantiles) String() string {
 		return "no samples"
 	}
 	return fmt.Sprintf("p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (%d samples)", q.P50, q.P90, q.P99, q.Max, q.N)
+}
+
+// window is the latency of the batches sent in one interval of the load.
+type window struct {
+	From     float64   `json:"from_s"`
+	To       float64   `json:"to_s"`
+	Ack      quantiles `json:"ack_ms"`
+	Delivery quantiles `json:"delivery_ms"`
+}
+
+// timeline groups samples by send time (ms since the tool's start) into
+// windows of w from the load's beginning.
+func timeline(begin, w time.Duration, ackAt, ack, latAt, lat []int32) []window {
+	if w <= 0 {
+		return nil
+	}
+	var ws []window
+	group := func(at, v []int32, get func(*window) *quantiles) {
+		var by [][]int32
+		for i, a := range at {
+			k := int((time.Duration(a)*time.Millisecond - begin) / w)
+			if k < 0 {
+				k = 0
+			}
+			for len(by) <= k {
+				by = append(by, nil)
+			}
+			by[k] = append(by[k], v[i])
+		}
+		for k, vs := range by {
+			for len(ws) <= k {
+				n := len(ws)
+				ws = append(ws, window{From: (time.Duration(n) * w).Seconds(), To: (time.Duration(n+1) * w).Seconds()})
+			}
+			*get(&ws[k]) = quantilesOf(vs)
+		}
+	}
+	group(ackAt, ack, func(x *window) *quantiles { return &x.Ack })
+	group(latAt, lat, func(x *window) *quantiles { return &x.Delivery })
+	return ws
 }
 
 // quantilesOf sorts µs samples and returns their quantiles in ms.
@@ -487,11 +540,12 @@ func (t *tool) load(ctx context.Context, athletes, watcherUsers []user, sum *sum
 	sum.BatchesSent, sum.BatchesAcked, sum.BatchErrors = t.batchesSent.Load(), t.batchesAcked.Load(), t.batchErrors.Load()
 	sum.PointsPerSecond = float64(sum.BatchesAcked*int64(cfg.pointsPerBatch)) / sendWall.Seconds()
 	sum.SendLagMaxMs = float64(t.sendLagMax.Load()) / 1e6
-	var ack, lat []int32
+	var ack, lat, ackAt, latAt []int32
 	for _, d := range t.devs {
 		if d != nil {
 			d.mu.Lock()
 			ack = append(ack, d.ackLat...)
+			ackAt = append(ackAt, d.ackAt...)
 			d.mu.Unlock()
 		}
 	}
@@ -502,6 +556,7 @@ func (t *tool) load(ctx context.Context, athletes, watcherUsers []user, sum *sum
 		}
 		w.mu.Lock()
 		lat = append(lat, w.lat...)
+		latAt = append(latAt, w.latAt...)
 		received, dups := w.received, w.dups
 		w.mu.Unlock()
 		expected := w.dev.acked.Load()
@@ -514,13 +569,20 @@ func (t *tool) load(ctx context.Context, athletes, watcherUsers []user, sum *sum
 		}
 	}
 	sum.WatchersLosing = losing
+	sum.Timeline = timeline(begin.Sub(t.start), cfg.window, ackAt, ack, latAt, lat)
 	sum.AckMs, sum.DeliveryMs = quantilesOf(ack), quantilesOf(lat)
 	fmt.Printf("load: sent %d batches, acked %d, refused %d over %.1f s: %.0f points/s acked (%d points per batch); latest send behind schedule by %.1f ms at most\n",
 		sum.BatchesSent, sum.BatchesAcked, sum.BatchErrors, sendWall.Seconds(), sum.PointsPerSecond, cfg.pointsPerBatch, sum.SendLagMaxMs)
 	fmt.Printf("ack (device sends -> device reads ack): %s\n", sum.AckMs)
 	fmt.Printf("delivery (device sends -> watcher reads): %s\n", sum.DeliveryMs)
+	fmt.Printf("by send time (-window %s): ack p99, delivery p50/p99/max in ms\n", cfg.window)
+	for _, w := range sum.Timeline {
+		fmt.Printf("  %4.0f-%4.0f s: acks %6d, ack p99 %8.1f | deliveries %7d, p50 %8.1f, p99 %8.1f, max %8.1f\n",
+			w.From, w.To, w.Ack.N, w.Ack.P99, w.Delivery.N, w.Delivery.P50, w.Delivery.P99, w.Delivery.Max)
+	}
 	fmt.Printf("frames: expected %d, received %d, lost %d (%d watchers lost some), duplicates %d\n",
 		sum.FramesExpected, sum.FramesReceived, sum.FramesLost, losing, sum.FramesDuplicate)
+	fmt.Printf("server: %s%s\n", strings.TrimPrefix(t.memLine(ctx), "; "), t.dropLine(ctx))
 	fmt.Printf("cpu during the load: server %.2f cores, this tool %.2f cores (of %d); server RSS %s before, %s peak\n",
 		sum.ServerCPUCores, sum.ToolCPUCores, runtime.NumCPU(), kb(rss0), kb(sum.RSSLoadPeakKB))
 	return nil
@@ -609,6 +671,7 @@ func (d *device) handle(t *tool) func([]byte) {
 				if at := d.sentAt[f.Batch].Load(); at > 0 {
 					d.mu.Lock()
 					d.ackLat = append(d.ackLat, int32((int64(now)-at)/1000))
+					d.ackAt = append(d.ackAt, int32(at/1e6))
 					d.mu.Unlock()
 				}
 			}
@@ -674,6 +737,7 @@ func (w *watcher) handle(t *tool, subscribed chan<- string) func([]byte) {
 			if f.LiveID == w.dev.liveID && int(f.Batch) < len(w.dev.sentAt) {
 				if at := w.dev.sentAt[f.Batch].Load(); at > 0 {
 					w.lat = append(w.lat, int32((int64(now)-at)/1000))
+					w.latAt = append(w.latAt, int32(at/1e6))
 				}
 			}
 		}
@@ -739,7 +803,7 @@ func (t *tool) holdFor(ctx context.Context, d time.Duration, sum *summary) {
 	case <-time.After(d):
 	}
 	sum.AliveAfterLoad = countAlive(t.idle) + t.activeAlive()
-	fmt.Printf("hold: %d open after %s; server RSS %s\n", sum.AliveAfterLoad, d, kb(rssKB(t.cfg.serverPID)))
+	fmt.Printf("hold: %d open after %s; server RSS %s%s\n", sum.AliveAfterLoad, d, kb(rssKB(t.cfg.serverPID)), t.memLine(ctx))
 }
 
 func (t *tool) activeAlive() int {
@@ -984,6 +1048,58 @@ func (t *tool) do(ctx context.Context, method, path, token, body string, out any
 		return json.Unmarshal(data, out)
 	}
 	return nil
+}
+
+// metrics reads the server's /metrics (nil if it cannot), summing the
+// samples of each name.
+func (t *tool) metrics(ctx context.Context) map[string]float64 {
+	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(t.cfg.url, "/")+"/metrics", nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil
+	}
+	data, _ := io.ReadAll(resp.Body)
+	m := map[string]float64{}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(f[0], "{")
+		v, _ := strconv.ParseFloat(f[1], 64)
+		m[name] += v
+	}
+	return m
+}
+
+// memLine describes the server's Go memory from /metrics.
+func (t *tool) memLine(ctx context.Context) string {
+	m := t.metrics(ctx)
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf("; %.0f goroutines, heap live+garbage %.0f MiB, heap in use %.0f MiB, stacks %.0f MiB, %.0f realtime connections",
+		m["go_goroutines"], m["go_memstats_alloc_bytes"]/(1<<20), m["go_memstats_heap_inuse_bytes"]/(1<<20), m["go_memstats_stack_inuse_bytes"]/(1<<20),
+		m["stride_realtime_connections"])
+}
+
+func (t *tool) dropLine(ctx context.Context) string {
+	m := t.metrics(ctx)
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf("; live frames dropped by the server %.0f, slow-consumer disconnects %.0f",
+		m["stride_realtime_live_frames_dropped_total"], m["stride_realtime_slow_disconnects_total"])
 }
 
 // The server's process, from /proc.
