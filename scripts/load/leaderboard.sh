@@ -84,6 +84,7 @@ if [ "$RANKER" = memory ]; then
     sleep 1
   done
   grep 'leaderboards rebuilt' "$tmp/stride.out.err"
+  curl -fsS "$url/metrics" | awk '$1 == "go_memstats_heap_inuse_bytes" || $1 == "go_memstats_heap_alloc_bytes" {printf "%s %d MiB\n", $1, $2 / 1048576}'
   echo "stride RSS after rebuild: $(awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status) MiB (peak seen during it: $((peak / 1024)) MiB, VmHWM $(awk '/VmHWM/ {print int($2/1024)}' /proc/$pid/status) MiB)"
 else
   echo "redis used_memory: $(redis-cli info memory | awk -F: '/^used_memory_human/ {print $2}' | tr -d '\r'), stride RSS $(awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status) MiB"
