@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -45,9 +46,11 @@ func NewWorker(s Store, log *slog.Logger, now func() time.Time, source string) *
 	return &Worker{store: s, log: log, now: now, source: source, limits: activity.DefaultLimits()}
 }
 
-// ConsumerConfig is the bus subscription of the worker.
+// ConsumerConfig is the bus subscription of the worker. Twice as many
+// handlers as cores: parsing keeps a core busy, but each upload also waits
+// for its commit, and commits are shared by whoever waits at the same time.
 func (w *Worker) ConsumerConfig() bus.ConsumerConfig {
-	return bus.ConsumerConfig{Group: WorkerGroup, Types: []string{EventUploaded}}
+	return bus.ConsumerConfig{Group: WorkerGroup, Types: []string{EventUploaded}, Concurrency: 2 * runtime.GOMAXPROCS(0)}
 }
 
 // Handle is the bus handler for activity.uploaded. Bad files end the upload

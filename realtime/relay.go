@@ -26,7 +26,8 @@ func NewRelay(f bus.Fanout) *Relay { return &Relay{fanout: f} }
 
 // ConsumerConfig is the relay's subscription.
 func (r *Relay) ConsumerConfig() bus.ConsumerConfig {
-	return bus.ConsumerConfig{Group: RelayGroup, Types: []string{standings.EventLeaderboardChanged, standings.EventAchievementUnlocked,
+	// Each event is one broadcast: a round trip to the broker, no work.
+	return bus.ConsumerConfig{Group: RelayGroup, Concurrency: 8, Types: []string{standings.EventLeaderboardChanged, standings.EventAchievementUnlocked,
 		standings.EventRecordSet, ingest.EventProcessed}}
 }
 

@@ -73,7 +73,9 @@ func NewProjector(s Store, r ranker.Ranker, b Publisher, log *slog.Logger, now f
 
 // ConsumerConfig is the projector's bus subscription.
 func (p *Projector) ConsumerConfig() bus.ConsumerConfig {
-	return bus.ConsumerConfig{Group: Group, Types: []string{ingest.EventProcessed, ingest.EventUpdated, ingest.EventDeleted, account.EventUserDeleted}}
+	// The projector waits on the store, the ranker and the bus far more
+	// than it computes: more handlers than cores keep them busy.
+	return bus.ConsumerConfig{Group: Group, Concurrency: 8, Types: []string{ingest.EventProcessed, ingest.EventUpdated, ingest.EventDeleted, account.EventUserDeleted}}
 }
 
 // ChangedBoards is the payload of leaderboard.changed: one athlete's
