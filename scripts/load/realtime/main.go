@@ -865,9 +865,9 @@ func (t *tool) reporter(ctx context.Context) func() {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				fmt.Fprintf(os.Stderr, "[%5.0fs] open: idle %d, active %d; batches sent %d acked %d; live frames %d; server RSS %s; load %s\n",
+				fmt.Fprintf(os.Stderr, "[%5.0fs] open: idle %d, active %d; batches sent %d acked %d; live frames %d; server RSS %s; load %s; pressure %s\n",
 					time.Since(t.start).Seconds(), countAlive(t.idle), t.activeAlive(), t.batchesSent.Load(), t.batchesAcked.Load(),
-					t.framesRecv.Load(), kb(rssKB(t.cfg.serverPID)), loadavg())
+					t.framesRecv.Load(), kb(rssKB(t.cfg.serverPID)), loadavg(), pressure())
 			}
 		}
 	}()
@@ -1155,6 +1155,25 @@ func kb(v int64) string {
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// pressure is the machine's CPU and I/O pressure (share of the last 10 s
+// in which some runnable task waited), from /proc/pressure.
+func pressure() string {
+	var out []string
+	for _, r := range []string{"cpu", "io"} {
+		b, err := os.ReadFile("/proc/pressure/" + r)
+		if err != nil {
+			continue
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "avg10="); ok {
+				out = append(out, r+" "+v+"%")
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
 
 func loadavg() string {
 	b, err := os.ReadFile("/proc/loadavg")
