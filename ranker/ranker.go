@@ -111,6 +111,15 @@ type Ranker interface {
 	// Size returns the number of members on the board (0 if missing).
 	Size(ctx context.Context, board string) (int, error)
 
+	// Window is what a leaderboard page needs, read in one atomic step (one
+	// lock, or one Redis round trip): the board's size, member's entry and
+	// a page, all of one version of the board, where Size, Rank and
+	// Top/Around would each pay a round trip and could see the board
+	// change in between. The page is Top(offset, limit) or, when around
+	// is true, Around(member, limit/2) (offset is then ignored). member
+	// may be "": no entry is looked up, and an around page is empty.
+	Window(ctx context.Context, board, member string, offset, limit int, around bool) (Window, error)
+
 	// Scores returns the entries of those of members that are on the board,
 	// in the order given, with Rank 0: the board-wide rank is not computed
 	// (that would cost a lookup per member). It is the read for the
@@ -143,6 +152,18 @@ type Update struct {
 	// member or board is not an error, and a board whose last member goes
 	// is deleted with its deadline, as by Delete. Incr rejects it.
 	Remove bool
+}
+
+// Window is the result of Ranker.Window.
+type Window struct {
+	// Size is the number of members on the board (0 if missing).
+	Size int
+	// Member is the member's entry when OnBoard, else the zero Entry.
+	Member  Entry
+	OnBoard bool
+	// Entries is the page, in rank order; empty when around and the
+	// member is not on the board.
+	Entries []Entry
 }
 
 // Entry is a member's place on a board.

@@ -67,6 +67,7 @@ type Ranker struct {
 	incr    *goredis.Script
 	rank    *goredis.Script
 	around  *goredis.Script
+	win     *goredis.Script
 	replace *goredis.Script
 }
 
@@ -119,6 +120,7 @@ func New(rdb goredis.UniversalClient, opts Options) *Ranker {
 		incr:    goredis.NewScript(incrScript),
 		rank:    goredis.NewScript(rankScript),
 		around:  goredis.NewScript(aroundScript),
+		win:     goredis.NewScript(windowScript),
 		replace: goredis.NewScript(replaceScript),
 	}
 }
@@ -160,6 +162,38 @@ local k = tonumber(ARGV[2])
 local lo = r - k
 if lo < 0 then lo = 0 end
 return {lo, redis.call('ZRANGE', KEYS[1], lo, r + k, 'WITHSCORES')}
+`
+
+// windowScript: ARGV[1] is the member ("" for none), ARGV[2] the offset,
+// ARGV[3] the limit, ARGV[4] "1" for a page around the member. It returns
+// {size, member's position or -1, member's stored score or "", first
+// position of the page, {member, score, ...}}: -1 and "" rather than nil,
+// which would end the Lua table there. A board past its deadline is gone
+// already (Redis expires the key), so it reads as missing here too.
+const windowScript = `
+local n = redis.call('ZCARD', KEYS[1])
+if n == 0 then return {0, -1, '', 0, {}} end
+local r, s = -1, ''
+if ARGV[1] ~= '' then
+  local p = redis.call('ZRANK', KEYS[1], ARGV[1])
+  if p then
+    r = p
+    s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  end
+end
+local limit = tonumber(ARGV[3])
+local lo, hi
+if ARGV[4] == '1' then
+  if r < 0 then return {n, r, s, 0, {}} end
+  local k = math.floor(limit / 2)
+  lo, hi = r - k, r + k
+  if lo < 0 then lo = 0 end
+else
+  if limit == 0 then return {n, r, s, 0, {}} end
+  lo = tonumber(ARGV[2])
+  hi = lo + limit - 1
+end
+return {n, r, s, lo, redis.call('ZRANGE', KEYS[1], lo, hi, 'WITHSCORES')}
 `
 
 // replaceScript swaps the filled temporary key KEYS[1] in as the board
@@ -527,6 +561,59 @@ func (r *Ranker) Around(ctx context.Context, board, member string, k int) ([]ran
 		out[i] = ranker.Entry{Member: m, Score: fromStored(score), Rank: int(lo) + i + 1}
 	}
 	return out, nil
+}
+
+// Window implements ranker.Ranker with windowScript: one round trip.
+func (r *Ranker) Window(ctx context.Context, board, member string, offset, limit int, around bool) (ranker.Window, error) {
+	if err := ranker.ValidateRead(board, offset, limit); err != nil {
+		return ranker.Window{}, fmt.Errorf("redis ranker: window: %w", err)
+	}
+	if err := r.check(ctx, "window"); err != nil {
+		return ranker.Window{}, err
+	}
+	flag := "0"
+	if around {
+		flag = "1"
+	}
+	res, err := r.win.RunRO(ctx, r.rdb, []string{r.boardKey(board)}, member, offset, limit, flag).Slice()
+	if err != nil {
+		return ranker.Window{}, wrap("window", board, err)
+	}
+	bad := func() (ranker.Window, error) {
+		return ranker.Window{}, wrap("window", board, fmt.Errorf("unexpected reply %v", res))
+	}
+	if len(res) != 5 {
+		return bad()
+	}
+	size, ok1 := res[0].(int64)
+	pos, ok2 := res[1].(int64)
+	score, ok3 := res[2].(string)
+	lo, ok4 := res[3].(int64)
+	flat, ok5 := res[4].([]any)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || len(flat)%2 != 0 {
+		return bad()
+	}
+	w := ranker.Window{Size: int(size)}
+	if pos >= 0 {
+		s, err := strconv.ParseFloat(score, 64)
+		if err != nil {
+			return bad()
+		}
+		w.Member, w.OnBoard = ranker.Entry{Member: member, Score: fromStored(s), Rank: int(pos) + 1}, true
+	}
+	if len(flat) > 0 {
+		w.Entries = make([]ranker.Entry, len(flat)/2)
+	}
+	for i := range w.Entries {
+		m, ok1 := flat[2*i].(string)
+		s, ok2 := flat[2*i+1].(string)
+		score, err := strconv.ParseFloat(s, 64)
+		if !ok1 || !ok2 || err != nil {
+			return bad()
+		}
+		w.Entries[i] = ranker.Entry{Member: m, Score: fromStored(score), Rank: int(lo) + i + 1}
+	}
+	return w, nil
 }
 
 // Size implements ranker.Ranker.

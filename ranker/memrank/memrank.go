@@ -473,6 +473,38 @@ func (r *Ranker) Around(ctx context.Context, name, member string, k int) ([]rank
 	return entries(b, max(pos-k, 0), pos+k+1), nil
 }
 
+// Window implements ranker.Ranker under one read lock.
+func (r *Ranker) Window(ctx context.Context, name, member string, offset, limit int, around bool) (ranker.Window, error) {
+	if err := ranker.ValidateRead(name, offset, limit); err != nil {
+		return ranker.Window{}, errorf("window", err)
+	}
+	if err := r.lockRead(ctx, "window"); err != nil {
+		return ranker.Window{}, err
+	}
+	defer r.mu.RUnlock()
+	var w ranker.Window
+	b := r.live(name)
+	if b == nil {
+		return w, nil
+	}
+	w.Size = b.size()
+	pos := -1
+	if member != "" {
+		if s, id, ok := b.score(member); ok {
+			pos = b.tree.rank(&b.m, item{s, id})
+			w.Member, w.OnBoard = ranker.Entry{Member: member, Score: s, Rank: pos + 1}, true
+		}
+	}
+	switch {
+	case !around:
+		w.Entries = entries(b, offset, offset+limit)
+	case pos >= 0:
+		k := limit / 2
+		w.Entries = entries(b, max(pos-k, 0), pos+k+1)
+	}
+	return w, nil
+}
+
 // Size implements ranker.Ranker.
 func (r *Ranker) Size(ctx context.Context, name string) (int, error) {
 	if err := ranker.ValidateBoard(name); err != nil {

@@ -21,6 +21,9 @@ import (
 //     (4 metrics x week, month, year, all), one call; updates/s reported;
 //   - Set100: one Set of 100 absolute scores, one call; updates/s reported;
 //   - Rank, Around (k=5, 11 entries), Top100: reads of random members;
+//   - WindowAround (limit 10: the member and 5 either side), WindowTop100:
+//     what a leaderboard page reads, size and the member's entry included,
+//     in one call;
 //   - Mix: half Incr, half Rank;
 //   - ReadMix: what a leaderboard serves, mostly reads: 10% Incr, 10% Set
 //     of one member, 50% Rank, 20% Around, 10% Top100;
@@ -75,6 +78,14 @@ func Bench(b *testing.B, r ranker.Ranker, n, parallelism int) {
 			_, err := r.Top(ctx, board, 0, 100)
 			return 1, err
 		},
+		"WindowAround": func(rng *rand.Rand) (int, error) {
+			_, err := r.Window(ctx, board, members[rng.IntN(n)], 0, 10, true)
+			return 1, err
+		},
+		"WindowTop100": func(rng *rand.Rand) (int, error) {
+			_, err := r.Window(ctx, board, members[rng.IntN(n)], 0, 100, false)
+			return 1, err
+		},
 		"Mix": func(rng *rand.Rand) (int, error) {
 			m := members[rng.IntN(n)]
 			if rng.IntN(2) == 0 {
@@ -102,7 +113,7 @@ func Bench(b *testing.B, r ranker.Ranker, n, parallelism int) {
 			return 1, err
 		},
 	}
-	for _, name := range []string{"Incr", "IncrActivity", "Set100", "Rank", "Around", "Top100", "Mix", "ReadMix"} {
+	for _, name := range []string{"Incr", "IncrActivity", "Set100", "Rank", "Around", "Top100", "WindowAround", "WindowTop100", "Mix", "ReadMix"} {
 		op := ops[name]
 		b.Run(name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))

@@ -147,6 +147,22 @@ func checkAgainstModel(t *testing.T, r ranker.Ranker, m *model, b, member string
 	if got := around(t, r, b, member, k); !equalEntries(got, wantAround) {
 		t.Fatalf("step %d: around %s k=%d = %+v, model %+v", step, member, k, got, wantAround)
 	}
+	off, lim = rng.IntN(45), rng.IntN(12)
+	wantWin := ranker.Window{Size: len(ref), Member: wantEntry, OnBoard: pos >= 0}
+	isAround := rng.IntN(2) == 0
+	switch {
+	case isAround && pos >= 0:
+		wantWin.Entries = ref[max(pos-lim/2, 0):min(pos+lim/2+1, len(ref))]
+	case !isAround:
+		wantWin.Entries = ref[min(off, len(ref)):min(off+lim, len(ref))]
+	}
+	gotWin, err := r.Window(ctx(t), b, member, off, lim, isAround)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotWin.Size != wantWin.Size || gotWin.Member != wantWin.Member || gotWin.OnBoard != wantWin.OnBoard || !equalEntries(gotWin.Entries, wantWin.Entries) {
+		t.Fatalf("step %d: window %s [%d+%d around=%v] = %+v, model %+v", step, member, off, lim, isAround, gotWin, wantWin)
+	}
 	asked := []string{member, "m00", "m01", "zz"}
 	var wantScores []ranker.Entry
 	for _, a := range asked {

@@ -42,6 +42,7 @@ func Run(t *testing.T, newRanker Factory) {
 		{"Ties", testTies},
 		{"TopPagination", testTopPagination},
 		{"Around", testAround},
+		{"Window", testWindow},
 		{"Missing", testMissing},
 		{"Scores", testScores},
 		{"Remove", testRemove},
@@ -399,6 +400,96 @@ func testAround(t *testing.T, r ranker.Ranker) {
 	}
 	if got := around(t, r, "no-board", "a00", 3); got != nil {
 		t.Errorf("around on a missing board = %+v, want nil", got)
+	}
+}
+
+func window(t *testing.T, r ranker.Ranker, board, member string, offset, limit int, aroundMe bool) ranker.Window {
+	t.Helper()
+	w, err := r.Window(ctx(t), board, member, offset, limit, aroundMe)
+	if err != nil {
+		t.Fatalf("window %s on %s [%d+%d around=%v]: %v", member, board, offset, limit, aroundMe, err)
+	}
+	return w
+}
+
+// checkWindow compares one Window with what Size, Rank and Top or Around
+// return on a board that does not change in between.
+func checkWindow(t *testing.T, r ranker.Ranker, board, member string, offset, limit int, aroundMe bool) {
+	t.Helper()
+	got := window(t, r, board, member, offset, limit, aroundMe)
+	want := ranker.Window{Size: size(t, r, board)}
+	if member != "" {
+		want.Member, want.OnBoard = rankOf(t, r, board, member)
+	}
+	switch {
+	case !aroundMe:
+		want.Entries = top(t, r, board, offset, limit)
+	case member != "":
+		want.Entries = around(t, r, board, member, limit/2)
+	}
+	if got.Size != want.Size || got.Member != want.Member || got.OnBoard != want.OnBoard || !equalEntries(got.Entries, want.Entries) {
+		t.Errorf("window %q on %s [%d+%d around=%v] = %+v\nwant (Size, Rank, Top/Around) %+v", member, board, offset, limit, aroundMe, got, want)
+	}
+}
+
+func testWindow(t *testing.T, r ranker.Ranker) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	boards := map[string]int{"small": 7, "ties": 60, "big": 500}
+	for b, n := range boards {
+		var ups []ranker.Update
+		for i := range n {
+			// Few distinct scores: runs of ties across page boundaries.
+			ups = append(ups, ranker.Update{Board: b, Member: fmt.Sprintf("m%03d", i), Score: float64(rng.IntN(max(n/5, 2)))})
+		}
+		mustSet(t, r, ups...)
+	}
+	for b, n := range boards {
+		ref := top(t, r, b, 0, n)
+		edges := []string{ref[0].Member, ref[1].Member, ref[n-2].Member, ref[n-1].Member, "absent", ""}
+		for _, m := range edges {
+			for _, limit := range []int{0, 1, 2, 3, 10, 11, 100, 1000} {
+				checkWindow(t, r, b, m, 0, limit, true)
+				for _, off := range []int{0, 1, n - 1, n, n + 5, 10_000} {
+					checkWindow(t, r, b, m, off, limit, false)
+				}
+			}
+		}
+		for range 200 {
+			m := ref[rng.IntN(n)].Member
+			if rng.IntN(5) == 0 {
+				m = fmt.Sprintf("m%03d", n+rng.IntN(10)) // absent
+			}
+			checkWindow(t, r, b, m, rng.IntN(n+10), rng.IntN(30), rng.IntN(2) == 0)
+		}
+	}
+	// The top and bottom edges, explicitly: a window of 11 around the
+	// first member holds it and the 5 below; around the last, the 5 above.
+	ref := top(t, r, "big", 0, 500)
+	if w := window(t, r, "big", ref[0].Member, 0, 10, true); !equalEntries(w.Entries, ref[:6]) || w.Member != ref[0] || !w.OnBoard || w.Size != 500 {
+		t.Errorf("window around the first = %+v", w)
+	}
+	if w := window(t, r, "big", ref[499].Member, 0, 10, true); !equalEntries(w.Entries, ref[494:]) || w.Member != ref[499] {
+		t.Errorf("window around the last = %+v", w)
+	}
+	// Around ignores the offset.
+	if w := window(t, r, "big", ref[250].Member, 400, 4, true); !equalEntries(w.Entries, ref[248:253]) {
+		t.Errorf("window around with an offset = %+v, want %+v", w.Entries, ref[248:253])
+	}
+	if w := window(t, r, "big", "absent", 0, 10, true); w.OnBoard || w.Member != (ranker.Entry{}) || len(w.Entries) != 0 || w.Size != 500 {
+		t.Errorf("window around an absent member = %+v", w)
+	}
+	if w := window(t, r, "big", "", 490, 20, false); !equalEntries(w.Entries, ref[490:]) || w.OnBoard {
+		t.Errorf("window without a member = %+v", w)
+	}
+	for _, aroundMe := range []bool{false, true} {
+		if w := window(t, r, "missing", ref[0].Member, 0, 10, aroundMe); w.Size != 0 || w.OnBoard || len(w.Entries) != 0 {
+			t.Errorf("window on a missing board = %+v", w)
+		}
+	}
+	// A board emptied by removals is missing too.
+	mustSet(t, r, ranker.Update{Board: "gone", Member: "x", Score: 1}, ranker.Update{Board: "gone", Member: "x", Remove: true})
+	if w := window(t, r, "gone", "x", 0, 10, false); w.Size != 0 || w.OnBoard || len(w.Entries) != 0 {
+		t.Errorf("window on an emptied board = %+v", w)
 	}
 }
 
@@ -784,6 +875,9 @@ func testInvalid(t *testing.T, r ranker.Ranker) {
 	_, checks["top negative limit"] = r.Top(c, "b", 0, -1)
 	_, checks["around negative k"] = r.Around(c, "b", "a", -1)
 	_, _, checks["rank empty board"] = r.Rank(c, "", "a")
+	_, checks["window empty board"] = r.Window(c, "", "a", 0, 10, false)
+	_, checks["window negative offset"] = r.Window(c, "b", "a", -1, 10, false)
+	_, checks["window negative limit"] = r.Window(c, "b", "a", 0, -1, true)
 	for name, err := range checks {
 		if !errors.Is(err, ranker.ErrInvalid) {
 			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
@@ -867,6 +961,9 @@ func testClosed(t *testing.T, r ranker.Ranker) {
 	}
 	if _, _, err := r.Rank(c, "b", "a"); !errors.Is(err, ranker.ErrClosed) {
 		t.Errorf("rank after close: %v", err)
+	}
+	if _, err := r.Window(c, "b", "a", 0, 10, true); !errors.Is(err, ranker.ErrClosed) {
+		t.Errorf("window after close: %v", err)
 	}
 }
 
