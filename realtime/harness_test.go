@@ -50,7 +50,7 @@ func testConfig() Config {
 // SQLite store, in-memory ranker, standings reader and embedded NATS
 // fan-out, and fakes for authentication and the upload pipeline.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	cfg     Config
 	db      *sqlite.DB
 	rank    *memrank.Ranker
@@ -106,7 +106,7 @@ func sharedNATS(tb testing.TB) *nats.Server {
 	return natsOnce.srv
 }
 
-func newHarness(t *testing.T, tune func(*Config)) *harness {
+func newHarness(t testing.TB, tune func(*Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	cfg := testConfig()
@@ -258,7 +258,7 @@ func (h *harness) broadcast(topic string, payload any) {
 
 // client is a realtime client that reads frames in the background.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	ws     *websocket.Conn
 	frames chan map[string]any
 	done   chan error
@@ -314,7 +314,7 @@ func (h *harness) dial(token string) *client {
 
 // rawClient is a client that reads only when told to: a slow consumer.
 type rawClient struct {
-	t  *testing.T
+	t  testing.TB
 	ws *websocket.Conn
 }
 
@@ -350,7 +350,7 @@ func (c *rawClient) send(v any) {
 	send(c.t, c.ws, v)
 }
 
-func send(t *testing.T, ws *websocket.Conn, v any) {
+func send(t testing.TB, ws *websocket.Conn, v any) {
 	t.Helper()
 	data, err := json.Marshal(v)
 	if err != nil {
