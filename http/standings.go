@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/stridehq/stride"
 	"github.com/stridehq/stride/account"
 	"github.com/stridehq/stride/standings"
 )
@@ -11,7 +12,9 @@ import (
 // Standings is what the API needs to serve leaderboards, achievements and
 // records.
 type Standings interface {
-	Leaderboard(ctx context.Context, viewerID string, q standings.BoardQuery) (*standings.BoardPage, error)
+	// Leaderboard takes the caller as authentication loaded it, so the
+	// read need not load it again.
+	Leaderboard(ctx context.Context, viewer *stride.User, q standings.BoardQuery) (*standings.BoardPage, error)
 	Achievements(ctx context.Context, viewerID, userID string) ([]standings.AchievementView, error)
 	Records(ctx context.Context, viewerID, userID string) ([]standings.RecordView, error)
 }
@@ -28,7 +31,7 @@ func (s *Server) handleLeaderboard(w http.ResponseWriter, r *http.Request, p *ac
 		return
 	}
 	bq.Page = page
-	board, err := s.standings.Leaderboard(r.Context(), p.User.ID, bq)
+	board, err := s.standings.Leaderboard(r.Context(), p.User, bq)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -29,11 +29,14 @@ type Reader struct {
 	store  ReadStore
 	ranker ranker.Ranker
 	now    func() time.Time
+	names  *nameCache
 }
 
 // NewReader returns a Reader.
 func NewReader(s ReadStore, r ranker.Ranker, now func() time.Time) *Reader {
-	return &Reader{store: s, ranker: r, now: now}
+	// The name cache keeps to the wall clock, not now: a clock a test
+	// holds still for the periods must not keep names forever.
+	return &Reader{store: s, ranker: r, now: now, names: newNameCache(NameTTL, MaxCachedNames, time.Now)}
 }
 
 // Scopes of a leaderboard read.
@@ -96,12 +99,10 @@ func invalid(field, msg string) error {
 	return v.Err()
 }
 
-// Leaderboard reads a page of a board for viewerID.
-func (r *Reader) Leaderboard(ctx context.Context, viewerID string, q BoardQuery) (*BoardPage, error) {
-	viewer, err := r.store.UserByID(ctx, viewerID)
-	if err != nil {
-		return nil, fmt.Errorf("load viewer %s: %w", viewerID, err)
-	}
+// Leaderboard reads a page of a board for viewer, the caller as
+// authentication loaded it (its time zone picks the current period).
+func (r *Reader) Leaderboard(ctx context.Context, viewer *stride.User, q BoardQuery) (*BoardPage, error) {
+	viewerID := viewer.ID
 	b, err := r.resolve(viewer, q)
 	if err != nil {
 		return nil, err
@@ -157,38 +158,31 @@ func (r *Reader) Leaderboard(ctx context.Context, viewerID string, q BoardQuery)
 			}
 		}
 	default:
-		size, err := r.ranker.Size(ctx, b.Name())
+		// One ranker call: size, the viewer's entry and the page of one
+		// version of the board.
+		w, err := r.ranker.Window(ctx, b.Name(), viewerID, offset, limit, q.AroundMe)
 		if err != nil {
 			return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
 		}
-		page.Board.Athletes = size
-		if e, ok, err := r.ranker.Rank(ctx, b.Name(), viewerID); err != nil {
-			return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
-		} else if ok {
-			me = &e
+		page.Board.Athletes = w.Size
+		if w.OnBoard {
+			me = &w.Member
 		}
-		switch {
-		case q.AroundMe && me != nil:
-			if entries, err = r.ranker.Around(ctx, b.Name(), viewerID, limit/2); err != nil {
-				return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
-			}
-		case q.AroundMe:
-		default:
-			if entries, err = r.ranker.Top(ctx, b.Name(), offset, limit); err != nil {
-				return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
-			}
-			if offset+limit < size {
-				page.NextCursor = encodeOffset(offset + limit)
-			}
+		entries = w.Entries
+		if !q.AroundMe && offset+limit < w.Size {
+			page.NextCursor = encodeOffset(offset + limit)
 		}
-		ids := make([]string, 0, len(entries)+1)
+		ids := make([]string, 0, len(entries))
 		for _, e := range entries {
-			ids = append(ids, e.Member)
+			if e.Member != viewerID {
+				ids = append(ids, e.Member)
+			}
 		}
-		ids = append(ids, viewerID)
-		if names, err = r.store.UserNames(ctx, ids); err != nil {
+		if names, err = r.names.lookup(ctx, ids, r.store.UserNames); err != nil {
 			return nil, err
 		}
+		// The viewer's own name is fresh from authentication.
+		names[viewerID] = viewer.Name
 	}
 	for _, e := range entries {
 		page.Entries = append(page.Entries, Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: q.Metric.Value(e.Score)})
@@ -236,19 +230,16 @@ func (r *Reader) Resolve(ctx context.Context, viewerID string, q BoardQuery) (le
 // Top reads the first limit entries of a global board with names: the
 // state a realtime push sends to every watcher of the board.
 func (r *Reader) Top(ctx context.Context, b leaderboard.Board, limit int) (*BoardPage, error) {
-	size, err := r.ranker.Size(ctx, b.Name())
+	w, err := r.ranker.Window(ctx, b.Name(), "", 0, limit, false)
 	if err != nil {
 		return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
 	}
-	entries, err := r.ranker.Top(ctx, b.Name(), 0, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
-	}
+	size, entries := w.Size, w.Entries
 	ids := make([]string, len(entries))
 	for i, e := range entries {
 		ids[i] = e.Member
 	}
-	names, err := r.store.UserNames(ctx, ids)
+	names, err := r.names.lookup(ctx, ids, r.store.UserNames)
 	if err != nil {
 		return nil, err
 	}
