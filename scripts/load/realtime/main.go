@@ -268,6 +268,20 @@ func run(ctx context.Context, cfg config) error {
 			t.holdFor(ctx, cfg.hold, &sum)
 		}
 	}
+	if cfg.devices > 0 {
+		var active []*socket
+		for _, d := range t.devs {
+			if d != nil {
+				active = append(active, &d.socket)
+			}
+		}
+		for _, w := range t.watchers {
+			if w != nil {
+				active = append(active, &w.socket)
+			}
+		}
+		fmt.Printf("active: %d of %d still open at the end (%s)\n", countAlive(active), len(active), t.causes(active))
+	}
 	sum.IdleAliveAtEnd = countAlive(t.idle)
 	if cfg.idle > 0 {
 		fmt.Printf("idle: %d of %d still open at the end (%s)\n", sum.IdleAliveAtEnd, sum.IdleOpened, t.causes(t.idle))
