@@ -14,7 +14,9 @@ import "context"
 //   - payloads arrive unchanged, up to MaxFanoutPayload bytes.
 type Fanout interface {
 	// Broadcast sends payload under topic to every listener. It returns
-	// once the broker has the message (not once listeners have it).
+	// once the message is handed to the connection, without waiting for
+	// the broker: fan-out is at most once, and a round trip per message
+	// would make every sender wait in line behind the others.
 	Broadcast(ctx context.Context, topic string, payload []byte) error
 	// Listen registers h for every message; it returns once the
 	// registration is in place, and h is called (from one goroutine per

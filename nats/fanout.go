@@ -31,10 +31,8 @@ const (
 
 func (b *Bus) fanoutSubject() string { return b.opts.Prefix + ".fanout" }
 
-// Broadcast implements bus.Fanout. The flush after the publish is what
-// makes it return once the server has the message: a core publish only
-// fills the client's buffer. While the connection is down it fails at once
-// rather than buffer the message for a late delivery.
+// Broadcast implements bus.Fanout. While the connection is down it fails
+// at once rather than buffer the message for a late delivery.
 func (b *Bus) Broadcast(ctx context.Context, topic string, payload []byte) error {
 	if b.closed.Load() {
 		return bus.ErrClosed
@@ -51,10 +49,10 @@ func (b *Bus) Broadcast(ctx context.Context, topic string, payload []byte) error
 	m := natsgo.NewMsg(b.fanoutSubject())
 	m.Header.Set(hdrTopic, url.PathEscape(topic))
 	m.Data = payload
+	// No flush: the client library writes the message out within
+	// milliseconds, and waiting for the server's answer to a PING per
+	// message queued every live batch behind the others.
 	if err := b.nc.PublishMsg(m); err != nil {
-		return fmt.Errorf("broadcast %q: %w", topic, b.closedErr(err))
-	}
-	if err := b.flush(ctx); err != nil {
 		return fmt.Errorf("broadcast %q: %w", topic, b.closedErr(err))
 	}
 	return nil

@@ -165,8 +165,6 @@ func (c *Conn) takePending() [][]byte {
 // writeLoop writes frames until ctx ends; it owns every write but the
 // final close.
 func (c *Conn) writeLoop(ctx context.Context) {
-	ping := time.NewTicker(c.hub.cfg.PingInterval)
-	defer ping.Stop()
 	write := func(frame []byte) bool {
 		// Not cancelled with the connection: the library would cut the
 		// socket mid-frame, and the close frame with its code (4008 above
@@ -204,11 +202,27 @@ func (c *Conn) writeLoop(ctx context.Context) {
 					return
 				}
 			}
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, c.hub.cfg.PongTimeout)
+		}
+	}
+}
+
+// pingLoop pings the client and ends a connection that does not answer.
+// It runs beside the writer, which a ping waiting for its pong must not
+// hold up.
+func (c *Conn) pingLoop(ctx context.Context) {
+	tick := time.NewTicker(c.hub.cfg.PingInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			// Not cancelled with the connection, for the reason the
+			// writes are not: a graceful close must not be cut short.
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.hub.cfg.PongTimeout)
 			err := c.ws.Ping(pctx)
 			cancel()
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
 				c.closeWith(websocket.StatusPolicyViolation, "no pong")
 				return
 			}
@@ -249,8 +263,27 @@ func (c *Conn) authLoop(ctx context.Context, renewed <-chan struct{}) {
 	}
 }
 
-// readLoop reads and handles client messages until ctx ends or one is bad.
+// readLoop reads client messages until ctx ends or one is bad, and hands
+// them, in order, to one handler goroutine. Reading never waits for a
+// handler (a batch waiting for its commit): the library answers pings and
+// reads pongs only while a read is under way, and a busy device must not
+// look dead.
 func (c *Conn) readLoop(ctx context.Context, renewed chan<- struct{}) {
+	inbox := make(chan inbound, inboxSize)
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		for in := range inbox {
+			if !c.handle(ctx, in, renewed) {
+				c.closeWith(CloseBadMessage, "unknown message type "+truncate(in.Type, 40))
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(inbox)
+		<-handled
+	}()
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
@@ -271,12 +304,19 @@ func (c *Conn) readLoop(ctx context.Context, renewed chan<- struct{}) {
 			return
 		}
 		c.hub.metrics.messageReceived(in.Type)
-		if !c.handle(ctx, in, renewed) {
-			c.closeWith(CloseBadMessage, "unknown message type "+truncate(in.Type, 40))
+		select {
+		case inbox <- in:
+		case <-handled:
+			return
+		case <-ctx.Done():
 			return
 		}
 	}
 }
+
+// inboxSize bounds the messages read but not yet handled; past it the
+// reader waits, and the rate limit keeps a client from living there.
+const inboxSize = 64
 
 func truncate(s string, n int) string {
 	if len(s) > n {

@@ -536,6 +536,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, p *account.Principal
 	renewed := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() { c.writeLoop(ctx) })
+	wg.Go(func() { c.pingLoop(ctx) })
 	wg.Go(func() { c.authLoop(ctx, renewed) })
 	// The reader uses its own context: cancelling a Read's context makes
 	// the library drop the connection without a close frame, and we want
