@@ -50,16 +50,21 @@ func Clean(r *Recording) []Warning {
 	}
 	w = appendCount(w, WarnInvalidPosition, dropInvalidPositions(r.Points), "points had an invalid latitude/longitude (NaN, infinite or out of range); their position was dropped")
 	w = appendCount(w, WarnInvalidValue, dropInvalidValues(r.Points), "sensor values outside their physical range were dropped")
-	if n := sortByTime(r.Points); n > 0 {
-		w = appendCount(w, WarnTimeReordered, n, "points were out of time order and were sorted")
+	// Every point carries the same time (a GPS logger without a clock fix,
+	// as in GPX files dated 1901), possibly written with different
+	// precisions (.207 and .2073437): sorting would shuffle the track and
+	// merging would collapse it to one point. Keep the points in file order
+	// at one time; durations are zero.
+	oneTime := len(r.Points) > 2 && sameInstant(r.Points)
+	if !oneTime {
+		if n := sortByTime(r.Points); n > 0 {
+			w = appendCount(w, WarnTimeReordered, n, "points were out of time order and were sorted")
+		}
+		var dropped int
+		r.Points, dropped = dropTimeOutliers(r.Points)
+		w = appendCount(w, WarnImplausibleTimes, dropped, "points far in time from the rest of the activity (device clock error) were dropped")
 	}
-	var dropped int
-	r.Points, dropped = dropTimeOutliers(r.Points)
-	w = appendCount(w, WarnImplausibleTimes, dropped, "points far in time from the rest of the activity (device clock error) were dropped")
-	if first, last := r.Points[0].Time, r.Points[len(r.Points)-1].Time; len(r.Points) > 2 && first.Equal(last) {
-		// Every point carries the same time (a GPS logger without a clock
-		// fix, as in GPX files dated 1901): merging would collapse the
-		// track to one point. Keep them in file order; durations are zero.
+	if oneTime {
 		w = append(w, Warning{Code: WarnImplausibleTimes, Count: len(r.Points),
 			Detail: "all points carry the same timestamp; the track is kept but has no duration"})
 	} else {
@@ -70,11 +75,39 @@ func Clean(r *Recording) []Warning {
 	if first := r.Points[0].Time; first.Year() < 1985 || first.Year() > 2100 {
 		w = append(w, Warning{Code: WarnImplausibleTimes, Detail: "the device clock looks wrong: activity dated " + first.Format(time.RFC3339)})
 	}
-	w = appendCount(w, WarnGPSSpike, dropGPSSpikes(r.Points, r.Sport.Info().MaxSpeedMps), "GPS fixes implying an impossible speed were dropped")
+	if !oneTime { // without durations there is no speed to judge a fix by
+		w = appendCount(w, WarnGPSSpike, dropGPSSpikes(r.Points, r.Sport.Info().MaxSpeedMps), "GPS fixes implying an impossible speed were dropped")
+	}
 	if r.StartTime.IsZero() || r.StartTime.After(r.Points[0].Time) {
 		r.StartTime = r.Points[0].Time
 	}
 	return w
+}
+
+// sameInstantTolerance is how far apart two timestamps may be and still be
+// one time written with different precisions.
+const sameInstantTolerance = time.Millisecond
+
+// sameInstant reports whether all points' times lie within
+// sameInstantTolerance of each other, and if so sets them all to the
+// earliest, so that no interval is negative.
+func sameInstant(pts []Point) bool {
+	lo, hi := pts[0].Time, pts[0].Time
+	for _, p := range pts[1:] {
+		if p.Time.Before(lo) {
+			lo = p.Time
+		}
+		if p.Time.After(hi) {
+			hi = p.Time
+		}
+	}
+	if hi.Sub(lo) >= sameInstantTolerance {
+		return false
+	}
+	for i := range pts {
+		pts[i].Time = lo
+	}
+	return true
 }
 
 func appendCount(w []Warning, code string, n int, detail string) []Warning {
