@@ -143,6 +143,15 @@ func waitAllDoneOnce(t *testing.T, c *e2e.Client, token, userID string, uploads 
 	}
 }
 
+// sharedRedis is the leaderboard setting of split roles, which must share
+// their boards: the test Redis under a prefix of the test's own.
+func sharedRedis(t *testing.T) []string {
+	testenv.Reachable(t, "Redis", testenv.RedisURL())
+	prefix := testenv.Name("e2e_fault")
+	t.Cleanup(func() { testenv.DeleteRedisKeys(t, prefix) })
+	return []string{"STRIDE_REDIS_URL=" + testenv.RedisURL(), "STRIDE_REDIS_PREFIX=" + prefix}
+}
+
 // faultEnv is the environment every process of a fault test shares.
 func faultEnv(extra ...string) []string {
 	return append([]string{"STRIDE_JWT_SECRET=" + testSecret, "STRIDE_LOG_FORMAT=json"}, extra...)
@@ -188,7 +197,7 @@ func TestFaultServeKilledAfterAccepting(t *testing.T) {
 func TestFaultWorkerKilledMidLoad(t *testing.T) {
 	t.Parallel()
 	ns := e2e.StartNATS(t, t.TempDir(), 0)
-	env := faultEnv("STRIDE_DATABASE_URL="+testenv.PostgresSchema(t), "STRIDE_BUS_URL="+ns.URL)
+	env := faultEnv(append(sharedRedis(t), "STRIDE_DATABASE_URL="+testenv.PostgresSchema(t), "STRIDE_BUS_URL="+ns.URL)...)
 	api := e2e.Start(t, strideBin, t.TempDir(), with(env, "STRIDE_ROLE=api")...)
 	worker := e2e.Start(t, strideBin, t.TempDir(), with(env, "STRIDE_ROLE=worker")...)
 	c := e2e.NewClient(t, api.URL)
@@ -269,7 +278,7 @@ func waitMetric(t *testing.T, c *e2e.Client, want string) {
 func TestFaultAckedMessageLost(t *testing.T) {
 	t.Parallel()
 	ns := e2e.StartNATS(t, t.TempDir(), 0)
-	env := faultEnv("STRIDE_DATABASE_URL="+testenv.PostgresSchema(t), "STRIDE_BUS_URL="+ns.URL)
+	env := faultEnv(append(sharedRedis(t), "STRIDE_DATABASE_URL="+testenv.PostgresSchema(t), "STRIDE_BUS_URL="+ns.URL)...)
 	api := e2e.Start(t, strideBin, t.TempDir(), with(env, "STRIDE_ROLE=api", "STRIDE_SWEEP_AFTER=4s", "STRIDE_SWEEP_EVERY=500ms")...)
 	c := e2e.NewClient(t, api.URL)
 	g := register(t, c, "lost@example.com", "Lost")
