@@ -180,12 +180,9 @@ func Scores(facts []stride.ActivityFacts, touched []Touched) ([]Update, error) {
 		for _, sport := range sortedKeys(sports) {
 			for _, tier := range []Tier{TierPublic, TierFollowers} {
 				for _, env := range []Env{EnvAll, EnvOutdoor} {
-					t := acc[groupKey{sport, tier, env}]
 					for _, m := range metrics {
 						u := Update{Board: Board{Metric: m, Sport: sport, Period: p, Tier: tier, Env: env}}
-						if t != nil {
-							u.Score, u.Present = t.score(m)
-						}
+						u.Score, u.Present = scoreOn(acc, groupKey{sport, tier, env}, m)
 						out = append(out, u)
 					}
 				}
@@ -217,15 +214,39 @@ func Rebuild(facts []stride.ActivityFacts) []Update {
 	for _, p := range sortedPeriods(periods) {
 		acc := accumulate(facts, p)
 		for _, g := range sortedGroups(acc) {
-			t := acc[g]
 			for _, m := range metrics {
-				if score, ok := t.score(m); ok {
+				if score, ok := scoreOn(acc, g, m); ok {
 					out = append(out, Update{Board: Board{Metric: m, Sport: g.sport, Period: p, Tier: g.tier, Env: g.env}, Score: score, Present: true})
 				}
 			}
 		}
 	}
 	return out
+}
+
+// scoreOn is the athlete's score on one board. A followers-tier board is
+// only read for the athletes a reader follows, by member, never ranked
+// whole: so it holds an athlete only where followers-only activities make
+// their score differ from the public one, and readers fall back to the
+// public board (FollowersFallback). For an athlete who records in public
+// that halves what the boards hold.
+func scoreOn(acc map[groupKey]*totals, g groupKey, m Metric) (float64, bool) {
+	score, ok := acc[g].scoreOf(m)
+	if g.tier != TierFollowers || !ok {
+		return score, ok
+	}
+	public, pok := acc[groupKey{g.sport, TierPublic, g.env}].scoreOf(m)
+	if pok && public == score {
+		return 0, false
+	}
+	return score, true
+}
+
+// FollowersFallback is the board a following-scope read falls back to for
+// the athletes the followers-tier board b does not hold.
+func FollowersFallback(b Board) Board {
+	b.Tier = TierPublic
+	return b
 }
 
 type groupKey struct {
@@ -241,6 +262,13 @@ type totals struct {
 	// triathlon's legs count once on the all-sports board.
 	counted map[string]struct{}
 	efforts map[string]float64 // best value so far, in the metric's own sense
+}
+
+func (t *totals) scoreOf(m Metric) (float64, bool) {
+	if t == nil {
+		return 0, false
+	}
+	return t.score(m)
 }
 
 func (t *totals) score(m Metric) (float64, bool) {

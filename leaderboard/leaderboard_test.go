@@ -92,7 +92,10 @@ func TestScores(t *testing.T) {
 		{"distance:all:all:all:public:all", true, 49_000},
 		{"best_5k:running:week:2026-W47:public:all", true, -1500},
 		{"best_5k:running:week:2026-W47:followers:all", true, -1400},
-		{"best_1k:running:month:2026-11:followers:outdoor", true, -290},
+		// Followers-only activities change nothing here: the followers
+		// tier leaves it to the public board.
+		{"best_1k:running:month:2026-11:followers:outdoor", false, 0},
+		{"best_1k:running:month:2026-11:public:outdoor", true, -290},
 		{"power_20m:running:week:2026-W47:public:all", false, 0},
 		{"elevation:running:week:2026-W47:public:all", true, 100},
 	}

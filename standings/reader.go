@@ -133,9 +133,9 @@ func (r *Reader) Leaderboard(ctx context.Context, viewer *stride.User, q BoardQu
 		if err != nil {
 			return nil, err
 		}
-		all, err := r.ranker.Scores(ctx, b.Name(), members)
+		all, err := r.followingScores(ctx, b, members)
 		if err != nil {
-			return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
+			return nil, err
 		}
 		ranker.RankSubset(all)
 		page.Board.Athletes = len(all)
@@ -253,6 +253,35 @@ func (r *Reader) Top(ctx context.Context, b leaderboard.Board, limit int) (*Boar
 		page.Entries = append(page.Entries, Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: b.Metric.Value(e.Score)})
 	}
 	return page, nil
+}
+
+// followingScores reads the scores of members on a followers-tier board,
+// falling back to the public board for those it does not hold (see
+// leaderboard.FollowersFallback).
+func (r *Reader) followingScores(ctx context.Context, b leaderboard.Board, members []string) ([]ranker.Entry, error) {
+	own, err := r.ranker.Scores(ctx, b.Name(), members)
+	if err != nil {
+		return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
+	}
+	held := make(map[string]bool, len(own))
+	for _, e := range own {
+		held[e.Member] = true
+	}
+	rest := make([]string, 0, len(members)-len(own))
+	for _, m := range members {
+		if !held[m] {
+			rest = append(rest, m)
+		}
+	}
+	if len(rest) == 0 {
+		return own, nil
+	}
+	public := leaderboard.FollowersFallback(b)
+	more, err := r.ranker.Scores(ctx, public.Name(), rest)
+	if err != nil {
+		return nil, fmt.Errorf("read board %s: %w", public.Name(), err)
+	}
+	return append(own, more...), nil
 }
 
 // followingScope returns the reader and the athletes they follow, filling
