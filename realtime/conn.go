@@ -44,8 +44,11 @@ type Conn struct {
 	subs      map[string]*subscription
 	wake      chan struct{}
 
+	ctx    context.Context // ends with the connection
 	cancel context.CancelCauseFunc
 	bucket tokenBucket
+
+	pingTimer, warnTimer, expireTimer *time.Timer
 }
 
 // closeError carries a close code and reason to the connection's end.
@@ -206,60 +209,67 @@ func (c *Conn) writeLoop(ctx context.Context) {
 	}
 }
 
-// pingLoop pings the client and ends a connection that does not answer.
-// It runs beside the writer, which a ping waiting for its pong must not
-// hold up.
-func (c *Conn) pingLoop(ctx context.Context) {
-	tick := time.NewTicker(c.hub.cfg.PingInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+// Timers rather than goroutines keep pings and token expiry: an idle
+// connection then costs its reader, handler and writer only.
+
+// schedulePing arms the next ping. A ping waits for its pong in the
+// timer's own goroutine, beside the writer, which it must not hold up.
+func (c *Conn) schedulePing() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx.Err() != nil {
+		return
+	}
+	c.pingTimer = time.AfterFunc(c.hub.cfg.PingInterval, func() {
+		// Not cancelled with the connection, for the reason the writes
+		// are not: a graceful close must not be cut short.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), c.hub.cfg.PongTimeout)
+		err := c.ws.Ping(pctx)
+		cancel()
+		if c.ctx.Err() != nil {
 			return
-		case <-tick.C:
-			// Not cancelled with the connection, for the reason the
-			// writes are not: a graceful close must not be cut short.
-			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.hub.cfg.PongTimeout)
-			err := c.ws.Ping(pctx)
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				c.closeWith(websocket.StatusPolicyViolation, "no pong")
-				return
-			}
+		}
+		if err != nil {
+			c.closeWith(websocket.StatusPolicyViolation, "no pong")
+			return
+		}
+		c.schedulePing()
+	})
+}
+
+// scheduleAuth arms the warning before the access token expires and the
+// close when it has; a renewal arms them again for the new token.
+func (c *Conn) scheduleAuth() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopAuthTimersLocked()
+	if c.ctx.Err() != nil {
+		return
+	}
+	expires := c.principal.ExpiresAt
+	c.warnTimer = time.AfterFunc(max(time.Until(expires.Add(-c.hub.cfg.RenewWarning)), 0), func() {
+		c.sendJSON(map[string]any{"type": msgAuthExpiring, "expires_at": expires.UTC().Format(time.RFC3339)})
+	})
+	c.expireTimer = time.AfterFunc(max(time.Until(expires), 0), func() {
+		c.closeWith(CloseTokenExpired, "access token expired")
+	})
+}
+
+func (c *Conn) stopAuthTimersLocked() {
+	for _, t := range []*time.Timer{c.warnTimer, c.expireTimer} {
+		if t != nil {
+			t.Stop()
 		}
 	}
 }
 
-// authLoop warns before the access token expires and closes the
-// connection when it has.
-func (c *Conn) authLoop(ctx context.Context, renewed <-chan struct{}) {
-	for {
-		c.mu.Lock()
-		expires := c.principal.ExpiresAt
-		c.mu.Unlock()
-		warnIn := time.Until(expires.Add(-c.hub.cfg.RenewWarning))
-		warn := time.NewTimer(max(warnIn, 0))
-		select {
-		case <-ctx.Done():
-			warn.Stop()
-			return
-		case <-renewed:
-			warn.Stop()
-			continue
-		case <-warn.C:
-			c.sendJSON(map[string]any{"type": msgAuthExpiring, "expires_at": expires.UTC().Format(time.RFC3339)})
-		}
-		end := time.NewTimer(max(time.Until(expires), 0))
-		select {
-		case <-ctx.Done():
-			end.Stop()
-			return
-		case <-renewed:
-			end.Stop()
-		case <-end.C:
-			c.closeWith(CloseTokenExpired, "access token expired")
-			return
-		}
+// stopTimers disarms every timer of an ending connection.
+func (c *Conn) stopTimers() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopAuthTimersLocked()
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
 	}
 }
 
@@ -268,13 +278,13 @@ func (c *Conn) authLoop(ctx context.Context, renewed <-chan struct{}) {
 // handler (a batch waiting for its commit): the library answers pings and
 // reads pongs only while a read is under way, and a busy device must not
 // look dead.
-func (c *Conn) readLoop(ctx context.Context, renewed chan<- struct{}) {
+func (c *Conn) readLoop(ctx context.Context) {
 	inbox := make(chan inbound, inboxSize)
 	handled := make(chan struct{})
 	go func() {
 		defer close(handled)
 		for in := range inbox {
-			if !c.handle(ctx, in, renewed) {
+			if !c.handle(ctx, in) {
 				c.closeWith(CloseBadMessage, "unknown message type "+truncate(in.Type, 40))
 				return
 			}
@@ -326,7 +336,7 @@ func truncate(s string, n int) string {
 }
 
 // handle runs one message; false means an unknown type.
-func (c *Conn) handle(ctx context.Context, in inbound, renewed chan<- struct{}) bool {
+func (c *Conn) handle(ctx context.Context, in inbound) bool {
 	user := c.user()
 	rec := c.hub.recorder
 	switch in.Type {
@@ -339,10 +349,7 @@ func (c *Conn) handle(ctx context.Context, in inbound, renewed chan<- struct{}) 
 		c.mu.Lock()
 		c.principal = p
 		c.mu.Unlock()
-		select {
-		case renewed <- struct{}{}:
-		default:
-		}
+		c.scheduleAuth()
 		c.sendJSON(map[string]any{"type": msgAuthOK, "ref": in.Ref, "expires_at": p.ExpiresAt.UTC().Format(time.RFC3339)})
 	case "start":
 		a, err := rec.Start(ctx, user, in)

@@ -510,7 +510,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, p *account.Principal
 	ws.SetReadLimit(h.cfg.MaxMessageBytes)
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	c := &Conn{hub: h, ws: ws, log: h.log.With("user_id", p.User.ID), principal: p, control: make(chan []byte, h.cfg.ControlQueue),
-		boards: map[string][]byte{}, subs: map[string]*subscription{}, wake: make(chan struct{}, 1), cancel: cancel,
+		boards: map[string][]byte{}, subs: map[string]*subscription{}, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 		bucket: tokenBucket{rate: h.cfg.MessagesPerSecond, burst: float64(h.cfg.Burst)}}
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
@@ -533,26 +533,25 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, p *account.Principal
 		"expires_at": p.ExpiresAt.UTC().Format(time.RFC3339),
 		"limits": map[string]any{"max_message_bytes": h.cfg.MaxMessageBytes, "max_points_per_batch": h.cfg.MaxPointsPerBatch,
 			"messages_per_second": h.cfg.MessagesPerSecond, "burst": h.cfg.Burst}})
-	renewed := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() { c.writeLoop(ctx) })
-	wg.Go(func() { c.pingLoop(ctx) })
-	wg.Go(func() { c.authLoop(ctx, renewed) })
+	c.schedulePing()
+	c.scheduleAuth()
 	// The reader uses its own context: cancelling a Read's context makes
 	// the library drop the connection without a close frame, and we want
 	// to send one with the reason.
 	readCtx, stopRead := context.WithCancel(context.Background())
 	handshake := make(chan struct{})
-	go func() {
+	context.AfterFunc(ctx, func() {
 		defer close(handshake)
-		<-ctx.Done()
+		c.stopTimers()
 		code, reason := closeStatus(context.Cause(ctx))
 		_ = ws.Close(code, reason)
 		// Only now: the library ties the connection to the last read's
 		// context, and cancelling it earlier would cut the close handshake.
 		stopRead()
-	}()
-	c.readLoop(readCtx, renewed)
+	})
+	c.readLoop(readCtx)
 	cancel(nil)
 	wg.Wait()
 	<-handshake
