@@ -107,7 +107,6 @@ func (r *Reader) Leaderboard(ctx context.Context, viewer *stride.User, q BoardQu
 	if err != nil {
 		return nil, err
 	}
-	sport := b.Sport
 	offset, err := decodeOffset(q.Page.Cursor)
 	if err != nil {
 		return nil, err
@@ -117,12 +116,7 @@ func (r *Reader) Leaderboard(ctx context.Context, viewer *stride.User, q BoardQu
 		limit = stride.DefaultPageLimit
 	}
 	limit = min(limit, stride.MaxPageLimit)
-	first, last := b.Period.Bounds()
-	page := &BoardPage{Board: BoardInfo{Type: string(q.Metric), Sport: sport, Period: string(b.Period.Kind), PeriodKey: b.Period.Key,
-		From: first, To: last, Scope: q.Scope, Indoor: "include", Unit: unit(q.Metric)}, Entries: []Standing{}}
-	if q.ExcludeIndoor {
-		page.Board.Indoor = "exclude"
-	}
+	page := &BoardPage{Board: describe(b, q.Scope), Entries: []Standing{}}
 
 	var entries []ranker.Entry
 	var me *ranker.Entry
@@ -243,16 +237,23 @@ func (r *Reader) Top(ctx context.Context, b leaderboard.Board, limit int) (*Boar
 	if err != nil {
 		return nil, err
 	}
-	first, last := b.Period.Bounds()
-	page := &BoardPage{Board: BoardInfo{Type: string(b.Metric), Sport: b.Sport, Period: string(b.Period.Kind), PeriodKey: b.Period.Key,
-		From: first, To: last, Scope: ScopeGlobal, Indoor: "include", Unit: unit(b.Metric), Athletes: size}, Entries: []Standing{}}
-	if b.Env == leaderboard.EnvOutdoor {
-		page.Board.Indoor = "exclude"
-	}
+	page := &BoardPage{Board: describe(b, ScopeGlobal), Entries: []Standing{}}
+	page.Board.Athletes = size
 	for _, e := range entries {
 		page.Entries = append(page.Entries, Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: b.Metric.Value(e.Score)})
 	}
 	return page, nil
+}
+
+// describe is what a page says of its board.
+func describe(b leaderboard.Board, scope string) BoardInfo {
+	first, last := b.Period.Bounds()
+	info := BoardInfo{Type: string(b.Metric), Sport: b.Sport, Period: string(b.Period.Kind), PeriodKey: b.Period.Key,
+		From: first, To: last, Scope: scope, Indoor: "include", Unit: unit(b.Metric)}
+	if b.Env == leaderboard.EnvOutdoor {
+		info.Indoor = "exclude"
+	}
+	return info
 }
 
 // followingScores reads the scores of members on a followers-tier board,
