@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -33,6 +35,8 @@ type ChangedData struct {
 type CountedAs struct {
 	Sport     string `json:"sport"`
 	LocalDate string `json:"local_date"`
+	// Efforts names the best efforts it had: the effort boards it was on.
+	Efforts []string `json:"efforts,omitempty"`
 }
 
 // countedAs lists what a stored activity counts for: its legs when it has
@@ -44,7 +48,7 @@ func countedAs(a *stride.Activity) []CountedAs {
 	}
 	out := make([]CountedAs, len(legs))
 	for i, l := range legs {
-		out[i] = CountedAs{Sport: l.Sport, LocalDate: stride.LocalDate(l.LocalStart, l.StartTime)}
+		out[i] = CountedAs{Sport: l.Sport, LocalDate: stride.LocalDate(l.LocalStart, l.StartTime), Efforts: slices.Sorted(maps.Keys(l.Efforts))}
 	}
 	return out
 }

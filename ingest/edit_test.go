@@ -52,12 +52,14 @@ func TestEditEventsSayWhatTheActivityCountedFor(t *testing.T) {
 			EndTime: s.Add(time.Hour), LocalStart: localStart, CreatedAt: s, UpdatedAt: s}
 	}
 	run := mk(stride.NewID(at("2026-03-15T03:30:00Z")), "running", "2026-03-15T03:30:00Z", "2026-03-14T22:30:00-05:00")
+	run.Efforts = map[string]float64{"best_5k": 1500, "best_1k": 280}
 	storeActivity(t, db, &run)
 	tri := mk(stride.NewID(at("2026-03-20T23:30:00Z")), "multisport", "2026-03-20T23:30:00Z", "")
 	tri.Children = []stride.Activity{
 		mk(tri.ID+"-1", "swimming", "2026-03-20T23:30:00Z", "2026-03-21T00:30:00+01:00"),
 		mk(tri.ID+"-2", "cycling", "2026-03-21T00:10:00Z", ""),
 	}
+	tri.Children[1].Efforts = map[string]float64{"power_20m": 250}
 	for i := range tri.Children {
 		tri.Children[i].ParentID = tri.ID
 	}
@@ -92,9 +94,10 @@ func TestEditEventsSayWhatTheActivityCountedFor(t *testing.T) {
 	}
 	want := map[string][]ingest.CountedAs{
 		// The sport it had, not the one it was changed to; the local date.
-		ingest.EventUpdated: {{Sport: "running", LocalDate: "2026-03-14"}},
+		// With the effort boards it was on.
+		ingest.EventUpdated: {{Sport: "running", LocalDate: "2026-03-14", Efforts: []string{"best_1k", "best_5k"}}},
 		// One entry per leg; the UTC date where the local start is unknown.
-		ingest.EventDeleted: {{Sport: "swimming", LocalDate: "2026-03-21"}, {Sport: "cycling", LocalDate: "2026-03-21"}},
+		ingest.EventDeleted: {{Sport: "swimming", LocalDate: "2026-03-21"}, {Sport: "cycling", LocalDate: "2026-03-21", Efforts: []string{"power_20m"}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("before in events\n got %v\nwant %v", fmt.Sprint(got), fmt.Sprint(want))

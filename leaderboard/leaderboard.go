@@ -150,6 +150,11 @@ type Update struct {
 type Touched struct {
 	Sport     string
 	LocalDate string // YYYY-MM-DD
+	// Efforts names the best efforts the activity had (or has): with the
+	// efforts of every fact, the effort boards worth writing. An athlete
+	// without a 5 km best is never written to a 5 km board, so one who
+	// records no efforts costs the 4 totals per board group, not 16.
+	Efforts []string
 }
 
 // Scores computes the athlete's score on every board touched: for each
@@ -173,7 +178,7 @@ func Scores(facts []stride.ActivityFacts, touched []Touched) ([]Update, error) {
 			sports[t.Sport] = struct{}{}
 		}
 	}
-	metrics := Metrics()
+	metrics := relevantMetrics(facts, touched)
 	var out []Update
 	for _, p := range sortedPeriods(periods) {
 		acc := accumulate(facts, p)
@@ -190,6 +195,29 @@ func Scores(facts []stride.ActivityFacts, touched []Touched) ([]Update, error) {
 		}
 	}
 	return out, nil
+}
+
+// relevantMetrics are the totals and the efforts any of the athlete's
+// activities has, or a touched one had, in the order of Metrics.
+func relevantMetrics(facts []stride.ActivityFacts, touched []Touched) []Metric {
+	had := map[string]bool{}
+	for _, f := range facts {
+		for name := range f.Efforts {
+			had[name] = true
+		}
+	}
+	for _, t := range touched {
+		for _, name := range t.Efforts {
+			had[name] = true
+		}
+	}
+	out := slices.Clone(Totals)
+	for _, m := range Metrics()[len(Totals):] {
+		if had[string(m)] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Rebuild computes every board the athlete is on, over all their

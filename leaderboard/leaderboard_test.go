@@ -96,7 +96,6 @@ func TestScores(t *testing.T) {
 		// tier leaves it to the public board.
 		{"best_1k:running:month:2026-11:followers:outdoor", false, 0},
 		{"best_1k:running:month:2026-11:public:outdoor", true, -290},
-		{"power_20m:running:week:2026-W47:public:all", false, 0},
 		{"elevation:running:week:2026-W47:public:all", true, 100},
 	}
 	for _, tt := range tests {
@@ -108,6 +107,9 @@ func TestScores(t *testing.T) {
 	for _, u := range ups {
 		if u.Board.Sport == "cycling" {
 			t.Fatalf("untouched sport written: %s", u.Board.Name())
+		}
+		if u.Board.Metric == "power_20m" {
+			t.Fatalf("no activity has power, yet %s is written", u.Board.Name())
 		}
 	}
 }
@@ -125,6 +127,15 @@ func TestScoresRemovesWhatIsGone(t *testing.T) {
 	}
 	if u := find(t, ups, "distance:all:week:2026-W47:public:all"); !u.Present || u.Score != 20_000 {
 		t.Errorf("all-sports board %+v, want 20000", u)
+	}
+	// A deleted run had a 5 km best: its effort boards lose the athlete
+	// although no remaining activity has one.
+	ups, err = Scores(facts, []Touched{{Sport: "running", LocalDate: "2026-11-17", Efforts: []string{"best_5k"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := find(t, ups, "best_5k:running:week:2026-W47:public:all"); u.Present {
+		t.Errorf("5 km board kept: %+v", u)
 	}
 	if _, err := Scores(facts, []Touched{{Sport: "running", LocalDate: "17/11/2026"}}); err == nil {
 		t.Error("bad date accepted")
@@ -165,7 +176,7 @@ func TestRebuildMatchesScores(t *testing.T) {
 		fact("a2", "cycling", "2026-12-02", stride.VisibilityFollowers, 30),
 		fact("a3", "running", "2025-01-01", stride.VisibilityPrivate, 3),
 	}
-	live, err := Scores(facts, []Touched{{"running", "2026-11-16"}, {"cycling", "2026-12-02"}, {"running", "2025-01-01"}})
+	live, err := Scores(facts, []Touched{{Sport: "running", LocalDate: "2026-11-16"}, {Sport: "cycling", LocalDate: "2026-12-02"}, {Sport: "running", LocalDate: "2025-01-01"}})
 	if err != nil {
 		t.Fatal(err)
 	}

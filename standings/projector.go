@@ -149,7 +149,7 @@ func (p *Projector) Apply(ctx context.Context, userID, activityID string, before
 	}
 	var touched []leaderboard.Touched
 	for _, b := range before {
-		touched = append(touched, leaderboard.Touched{Sport: b.Sport, LocalDate: b.LocalDate})
+		touched = append(touched, leaderboard.Touched{Sport: b.Sport, LocalDate: b.LocalDate, Efforts: b.Efforts})
 	}
 	for _, f := range facts {
 		if f.ActivityID == activityID || f.ParentID == activityID {
