@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
-	"reflect"
+	"maps"
 	"testing"
 	"time"
 
@@ -109,7 +109,7 @@ func TestStandingsMigrationBackfills(t *testing.T) {
 	}
 	for _, f := range facts {
 		w := want[f.ActivityID]
-		if f.LocalDate != w.date || !reflect.DeepEqual(f.Efforts, w.efforts) {
+		if f.LocalDate != w.date || !maps.Equal(f.Efforts, w.efforts) {
 			t.Errorf("%s: date %s efforts %v, want %s %v", f.ActivityID, f.LocalDate, f.Efforts, w.date, w.efforts)
 		}
 	}

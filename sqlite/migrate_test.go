@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"io/fs"
+	"maps"
 	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
 
@@ -108,7 +108,7 @@ func TestStandingsMigrationBackfills(t *testing.T) {
 	}
 	for _, f := range facts {
 		w := want[f.ActivityID]
-		if f.LocalDate != w.date || !reflect.DeepEqual(f.Efforts, w.efforts) {
+		if f.LocalDate != w.date || !maps.Equal(f.Efforts, w.efforts) {
 			t.Errorf("%s: date %s efforts %v, want %s %v", f.ActivityID, f.LocalDate, f.Efforts, w.date, w.efforts)
 		}
 	}
