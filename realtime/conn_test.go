@@ -21,13 +21,13 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	h.user("bob", stride.VisibilityPublic)
 
 	slow := h.dialRaw("tok-ann")
-	slow.send(map[string]any{"type": "subscribe", "topic": topicNotify})
+	slow.Send(map[string]any{"type": "subscribe", "topic": topicNotify})
 	if m, err := slow.read(); err != nil || m["type"] != msgSubscribed {
 		t.Fatalf("subscribe: %v %v", m, err)
 	}
 	fast := h.dial("tok-ann")
-	fast.send(map[string]any{"type": "subscribe", "topic": topicNotify})
-	fast.expect(msgSubscribed, nil)
+	fast.Send(map[string]any{"type": "subscribe", "topic": topicNotify})
+	fast.Expect(msgSubscribed, nil)
 	other := h.dial("tok-bob")
 
 	// Each notification waits for the reading client, so only the one
@@ -42,7 +42,7 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 		sent++
 		h.broadcast(userTopic+ann.ID, map[string]any{"type": msgNotification, "topic": topicNotify, "event": "test",
 			"id": fmt.Sprint(sent), "data": map[string]string{"pad": big}})
-		fast.expect(msgNotification, func(m map[string]any) bool { return m["id"] == fmt.Sprint(sent) })
+		fast.Expect(msgNotification, func(m map[string]any) bool { return m["id"] == fmt.Sprint(sent) })
 	}
 	if n := h.metric("stride_realtime_slow_disconnects_total"); n != 1 {
 		t.Fatalf("%v slow disconnects, want 1", n)
@@ -71,7 +71,7 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	fast.roundTrip("fast")
 	other.roundTrip("other")
 	h.broadcast(userTopic+ann.ID, map[string]any{"type": msgNotification, "event": "after", "id": "after"})
-	fast.expect(msgNotification, func(m map[string]any) bool { return m["id"] == "after" })
+	fast.Expect(msgNotification, func(m map[string]any) bool { return m["id"] == "after" })
 }
 
 func TestLiveFramesDropOldest(t *testing.T) {
@@ -83,13 +83,13 @@ func TestLiveFramesDropOldest(t *testing.T) {
 	topic := liveTopic(carl.ID)
 
 	slow := h.dialRaw("tok-eve")
-	slow.send(map[string]any{"type": "subscribe", "topic": topic})
+	slow.Send(map[string]any{"type": "subscribe", "topic": topic})
 	if m, err := slow.read(); err != nil || m["type"] != msgSubscribed {
 		t.Fatalf("subscribe: %v %v", m, err)
 	}
 	fast := h.dial("tok-dan")
-	fast.send(map[string]any{"type": "subscribe", "topic": topic})
-	fast.expect(msgSubscribed, nil)
+	fast.Send(map[string]any{"type": "subscribe", "topic": topic})
+	fast.Expect(msgSubscribed, nil)
 
 	frame := func(batch int) liveMsg {
 		return liveMsg{Type: msgLive, Topic: topic, LiveID: "L1", UserID: carl.ID, Sport: "running", Visibility: stride.VisibilityPublic,
@@ -104,12 +104,12 @@ func TestLiveFramesDropOldest(t *testing.T) {
 		h.broadcast(topic, frame(n))
 		if n%50 == 0 {
 			// Routing is asynchronous: let the drop counter catch up.
-			fast.expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(n) })
+			fast.Expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(n) })
 		}
 	}
 	last := n
 	h.broadcast(topic, frame(last))                                                          // a repeat: filtered by batch number
-	fast.expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(last) }) // every frame routed
+	fast.Expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(last) }) // every frame routed
 
 	var batches []int
 	for len(batches) == 0 || batches[len(batches)-1] != last {
@@ -147,7 +147,7 @@ func TestLiveFramesDropOldest(t *testing.T) {
 		t.Fatal("a live watcher was disconnected as a slow consumer")
 	}
 	// Still connected, still served.
-	slow.send(map[string]any{"type": "unsubscribe", "topic": topic, "ref": "u"})
+	slow.Send(map[string]any{"type": "unsubscribe", "topic": topic, "ref": "u"})
 	if m, err := slow.read(); err != nil || m["type"] != msgUnsubscribed {
 		t.Fatalf("unsubscribe: %v %v", m, err)
 	}
@@ -161,9 +161,9 @@ func TestTokenExpiry(t *testing.T) {
 	t.Run("expires", func(t *testing.T) {
 		h.auth.set("short", ann, time.Now().Add(time.Second))
 		c := h.dial("short")
-		c.expect(msgAuthExpiring, nil)
+		c.Expect(msgAuthExpiring, nil)
 		start := time.Now()
-		code, _ := c.closed()
+		code, _ := c.Closed()
 		if code != CloseTokenExpired {
 			t.Fatalf("closed with %d, want %d", code, CloseTokenExpired)
 		}
@@ -176,9 +176,9 @@ func TestTokenExpiry(t *testing.T) {
 		h.auth.set("short2", ann, expires)
 		h.auth.set("fresh", ann, time.Now().Add(2*time.Hour))
 		c := h.dial("short2")
-		c.expect(msgAuthExpiring, nil)
-		c.send(map[string]any{"type": "auth", "token": "fresh", "ref": "r"})
-		ok := c.expect(msgAuthOK, nil)
+		c.Expect(msgAuthExpiring, nil)
+		c.Send(map[string]any{"type": "auth", "token": "fresh", "ref": "r"})
+		ok := c.Expect(msgAuthOK, nil)
 		if ok["ref"] != "r" {
 			t.Fatalf("auth_ok %v", ok)
 		}
@@ -188,15 +188,15 @@ func TestTokenExpiry(t *testing.T) {
 	t.Run("another user", func(t *testing.T) {
 		h.auth.set("bobs", bob, time.Now().Add(time.Hour))
 		c := h.dial("tok-ann")
-		c.send(map[string]any{"type": "auth", "token": "bobs"})
-		if code, _ := c.closed(); code != CloseUnauthorized {
+		c.Send(map[string]any{"type": "auth", "token": "bobs"})
+		if code, _ := c.Closed(); code != CloseUnauthorized {
 			t.Fatalf("closed with %d, want %d", code, CloseUnauthorized)
 		}
 	})
 	t.Run("refused", func(t *testing.T) {
 		c := h.dial("tok-ann")
-		c.send(map[string]any{"type": "auth", "token": "nonsense"})
-		if code, _ := c.closed(); code != CloseUnauthorized {
+		c.Send(map[string]any{"type": "auth", "token": "nonsense"})
+		if code, _ := c.Closed(); code != CloseUnauthorized {
 			t.Fatalf("closed with %d, want %d", code, CloseUnauthorized)
 		}
 	})
@@ -221,8 +221,8 @@ func TestBadClientsAreClosed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := h.dial("tok-ann")
 			c.roundTrip("first")
-			c.write(tc.typ, tc.data)
-			code, frames := c.closed()
+			c.Write(tc.typ, tc.data)
+			code, frames := c.Closed()
 			if code != tc.want {
 				t.Fatalf("closed with %d, want %d", code, tc.want)
 			}
@@ -241,8 +241,8 @@ func TestRateLimit(t *testing.T) {
 	for i := range 5 {
 		c.roundTrip(fmt.Sprint(i))
 	}
-	c.send(map[string]any{"type": "unsubscribe", "topic": "x", "ref": "over"})
-	code, frames := c.closed()
+	c.Send(map[string]any{"type": "unsubscribe", "topic": "x", "ref": "over"})
+	code, frames := c.Closed()
 	if code != CloseRateLimited {
 		t.Fatalf("closed with %d, want %d", code, CloseRateLimited)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/stridehq/stride/account"
 	"github.com/stridehq/stride/bus"
 	"github.com/stridehq/stride/ingest"
+	"github.com/stridehq/stride/internal/e2e"
 	"github.com/stridehq/stride/leaderboard"
 	"github.com/stridehq/stride/nats"
 	"github.com/stridehq/stride/ranker/memrank"
@@ -166,17 +167,17 @@ func (h *harness) waitListening() {
 	h.t.Helper()
 	probe := h.user("probe", stride.VisibilityPrivate)
 	c := h.dial("tok-probe")
-	c.send(map[string]any{"type": "subscribe", "topic": topicNotify})
-	c.expect(msgSubscribed, nil)
+	c.Send(map[string]any{"type": "subscribe", "topic": topicNotify})
+	c.Expect(msgSubscribed, nil)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		h.broadcast(userTopic+probe.ID, map[string]any{"type": msgNotification, "event": "probe"})
 		select {
-		case m, ok := <-c.frames:
+		case m, ok := <-c.Frames:
 			if !ok || m["event"] != "probe" {
 				h.t.Fatalf("probe: %v", m)
 			}
-			c.ws.Close(websocket.StatusNormalClosure, "")
+			c.WS.Close(websocket.StatusNormalClosure, "")
 			return
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -258,10 +259,7 @@ func (h *harness) broadcast(topic string, payload any) {
 
 // client is a realtime client that reads frames in the background.
 type client struct {
-	t      testing.TB
-	ws     *websocket.Conn
-	frames chan map[string]any
-	done   chan error
+	*e2e.WSClient
 }
 
 func (h *harness) dialWS(token string) (*websocket.Conn, error) {
@@ -288,25 +286,8 @@ func (h *harness) dial(token string) *client {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	c := &client{t: h.t, ws: ws, frames: make(chan map[string]any, 10_000), done: make(chan error, 1)}
-	go func() {
-		for {
-			_, data, err := ws.Read(context.Background())
-			if err != nil {
-				c.done <- err
-				close(c.frames)
-				return
-			}
-			var m map[string]any
-			if err := json.Unmarshal(data, &m); err != nil {
-				c.done <- fmt.Errorf("frame is not JSON: %.200s", data)
-				close(c.frames)
-				return
-			}
-			c.frames <- m
-		}
-	}()
-	if w := c.expect(msgWelcome, nil); w["version"] != float64(Version) {
+	c := &client{e2e.ReadFrames(h.t, ws)}
+	if w := c.Expect(msgWelcome, nil); w["version"] != float64(Version) {
 		h.t.Fatalf("welcome %v", w)
 	}
 	return c
@@ -345,7 +326,7 @@ func (c *rawClient) read() (map[string]any, error) {
 	return m, nil
 }
 
-func (c *rawClient) send(v any) {
+func (c *rawClient) Send(v any) {
 	c.t.Helper()
 	send(c.t, c.ws, v)
 }
@@ -363,78 +344,22 @@ func send(t testing.TB, ws *websocket.Conn, v any) {
 	}
 }
 
-func (c *client) send(v any) {
-	c.t.Helper()
-	send(c.t, c.ws, v)
-}
-
-func (c *client) write(typ websocket.MessageType, data []byte) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.ws.Write(ctx, typ, data); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
-
-// expect waits for a frame of that type for which match (if given) holds,
-// skipping others; an error frame fails the test unless expected.
-func (c *client) expect(typ string, match func(map[string]any) bool) map[string]any {
-	c.t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case m, ok := <-c.frames:
-			if !ok {
-				c.t.Fatalf("connection ended waiting for %s: %v", typ, <-c.done)
-			}
-			if m["type"] == msgError && typ != msgError {
-				c.t.Fatalf("error while waiting for %s: %v", typ, m)
-			}
-			if m["type"] == typ && (match == nil || match(m)) {
-				return m
-			}
-		case <-deadline:
-			c.t.Fatalf("no %s frame within 20 s", typ)
-		}
-	}
-}
-
 // expectError waits for an error frame and checks its code and ref.
 func (c *client) expectError(code, ref string) map[string]any {
-	c.t.Helper()
-	e := c.expect(msgError, nil)
+	c.T.Helper()
+	e := c.Expect(msgError, nil)
 	if e["code"] != code || e["ref"] != ref {
-		c.t.Fatalf("error %v, want code %s ref %s", e, code, ref)
+		c.T.Fatalf("error %v, want code %s ref %s", e, code, ref)
 	}
 	return e
-}
-
-// closed waits for the server to close the connection and returns the
-// close code and the frames read on the way.
-func (c *client) closed() (websocket.StatusCode, []map[string]any) {
-	c.t.Helper()
-	var seen []map[string]any
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case m, ok := <-c.frames:
-			if !ok {
-				return websocket.CloseStatus(<-c.done), seen
-			}
-			seen = append(seen, m)
-		case <-deadline:
-			c.t.Fatal("the server did not close the connection")
-		}
-	}
 }
 
 // roundTrip proves the connection is open and served: an unsubscribe is
 // always answered.
 func (c *client) roundTrip(ref string) {
-	c.t.Helper()
-	c.send(map[string]any{"type": "unsubscribe", "topic": "nothing", "ref": ref})
-	c.expect(msgUnsubscribed, func(m map[string]any) bool { return m["ref"] == ref })
+	c.T.Helper()
+	c.Send(map[string]any{"type": "unsubscribe", "topic": "nothing", "ref": ref})
+	c.Expect(msgUnsubscribed, func(m map[string]any) bool { return m["ref"] == ref })
 }
 
 type fakeAuth struct {

@@ -25,9 +25,9 @@ func TestLeaderboardPushesAreCoalesced(t *testing.T) {
 	var board string
 	for i := range clients {
 		c := h.dial("tok-w")
-		c.send(map[string]any{"type": "subscribe", "topic": topic})
-		board, _ = c.expect(msgSubscribed, nil)["board"].(string)
-		if initial := c.expect(msgLeaderboard, nil); initial["board"] != board || len(initial["entries"].([]any)) != 0 {
+		c.Send(map[string]any{"type": "subscribe", "topic": topic})
+		board, _ = c.Expect(msgSubscribed, nil)["board"].(string)
+		if initial := c.Expect(msgLeaderboard, nil); initial["board"] != board || len(initial["entries"].([]any)) != 0 {
 			t.Fatalf("initial state %v", initial)
 		}
 		clients[i] = c
@@ -59,7 +59,7 @@ func TestLeaderboardPushesAreCoalesced(t *testing.T) {
 		change(float64(i) * 1000)
 	}
 	for _, c := range clients {
-		if v := valueOf(c.expect(msgLeaderboard, nil)); v != 1000 {
+		if v := valueOf(c.Expect(msgLeaderboard, nil)); v != 1000 {
 			t.Fatalf("first push %v", v)
 		}
 	}
@@ -76,11 +76,11 @@ func TestLeaderboardPushesAreCoalesced(t *testing.T) {
 	}
 	want := float64(changes+1) * 1000
 	for i, c := range clients {
-		if v := valueOf(c.expect(msgLeaderboard, nil)); v != want {
+		if v := valueOf(c.Expect(msgLeaderboard, nil)); v != want {
 			t.Fatalf("watcher %d got %v, want the latest %v", i, v, want)
 		}
-		if len(c.frames) != 0 {
-			t.Fatalf("watcher %d has %d more frames", i, len(c.frames))
+		if len(c.Frames) != 0 {
+			t.Fatalf("watcher %d has %d more frames", i, len(c.Frames))
 		}
 	}
 
@@ -102,10 +102,10 @@ func TestSubscriptions(t *testing.T) {
 
 	subscribe := func(topic, ref string) {
 		t.Helper()
-		c.send(map[string]any{"type": "subscribe", "topic": topic, "ref": ref})
+		c.Send(map[string]any{"type": "subscribe", "topic": topic, "ref": ref})
 	}
 	subscribe(topicNotify, "1")
-	if m := c.expect(msgSubscribed, nil); m["ref"] != "1" || m["topic"] != topicNotify {
+	if m := c.Expect(msgSubscribed, nil); m["ref"] != "1" || m["topic"] != topicNotify {
 		t.Fatalf("subscribed %v", m)
 	}
 	subscribe(topicNotify, "dup")
@@ -121,21 +121,21 @@ func TestSubscriptions(t *testing.T) {
 	subscribe("leaderboard:distance?scope=following", "scope")
 	c.expectError(stride.EINVALID, "scope")
 	subscribe("live:"+carl.ID, "2")
-	c.expect(msgSubscribed, func(m map[string]any) bool { return m["ref"] == "2" })
+	c.Expect(msgSubscribed, func(m map[string]any) bool { return m["ref"] == "2" })
 	subscribe("leaderboard:distance?period=all", "3")
-	c.expect(msgSubscribed, func(m map[string]any) bool { return m["ref"] == "3" })
+	c.Expect(msgSubscribed, func(m map[string]any) bool { return m["ref"] == "3" })
 	// Refusals did not count; the limit does.
 	subscribe("leaderboard:distance?period=year", "4")
 	c.expectError(stride.ERATELIMITED, "4")
-	c.send(map[string]any{"type": "unsubscribe", "topic": "live:" + carl.ID, "ref": "u"})
-	c.expect(msgUnsubscribed, func(m map[string]any) bool { return m["ref"] == "u" })
+	c.Send(map[string]any{"type": "unsubscribe", "topic": "live:" + carl.ID, "ref": "u"})
+	c.Expect(msgUnsubscribed, func(m map[string]any) bool { return m["ref"] == "u" })
 	subscribe("leaderboard:distance?period=year", "5")
-	c.expect(msgSubscribed, func(m map[string]any) bool { return m["ref"] == "5" })
+	c.Expect(msgSubscribed, func(m map[string]any) bool { return m["ref"] == "5" })
 
 	// Notifications reach the subscriber's own topic only.
 	h.broadcast(userTopic+carl.ID, map[string]any{"type": msgNotification, "event": "carl's"})
 	h.broadcast(userTopic+eve.ID, map[string]any{"type": msgNotification, "event": "eve's"})
-	if m := c.expect(msgNotification, nil); m["event"] != "eve's" {
+	if m := c.Expect(msgNotification, nil); m["event"] != "eve's" {
 		t.Fatalf("notification %v", m)
 	}
 }
@@ -151,23 +151,23 @@ func TestLiveVisibility(t *testing.T) {
 
 	// A follower sees a followers-only live activity.
 	follower := h.dial("tok-bob")
-	follower.send(map[string]any{"type": "subscribe", "topic": liveTopic(ann.ID)})
-	follower.expect(msgSubscribed, nil)
+	follower.Send(map[string]any{"type": "subscribe", "topic": liveTopic(ann.ID)})
+	follower.Expect(msgSubscribed, nil)
 	annDev := h.dial("tok-ann")
 	annLive := startLive(annDev, "")
 	sendBatch(annDev, annLive, 1, points(start, 0, 3))
-	if m := follower.expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(1) }); m["visibility"] != stride.VisibilityFollowers {
+	if m := follower.Expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(1) }); m["visibility"] != stride.VisibilityFollowers {
 		t.Fatalf("live %v", m)
 	}
 
 	// A stranger watching a public athlete sees only their public
 	// activities, live or caught up.
 	stranger := h.dial("tok-eve")
-	stranger.send(map[string]any{"type": "subscribe", "topic": liveTopic(carl.ID)})
-	stranger.expect(msgSubscribed, nil)
+	stranger.Send(map[string]any{"type": "subscribe", "topic": liveTopic(carl.ID)})
+	stranger.Expect(msgSubscribed, nil)
 	self := h.dial("tok-carl")
-	self.send(map[string]any{"type": "subscribe", "topic": liveTopic(carl.ID)})
-	self.expect(msgSubscribed, nil)
+	self.Send(map[string]any{"type": "subscribe", "topic": liveTopic(carl.ID)})
+	self.Expect(msgSubscribed, nil)
 	carlDev := h.dial("tok-carl")
 	private := startLive(carlDev, stride.VisibilityPrivate)
 	followers := startLive(carlDev, stride.VisibilityFollowers)
@@ -180,12 +180,12 @@ func TestLiveVisibility(t *testing.T) {
 	// Carl sees all three; frames of one topic arrive in order, so once
 	// the stranger has the last public batch it would have had the rest.
 	for _, id := range []string{private, followers, public} {
-		self.expect(msgLive, func(m map[string]any) bool { return m["live_id"] == id && m["batch"] == float64(2) })
+		self.Expect(msgLive, func(m map[string]any) bool { return m["live_id"] == id && m["batch"] == float64(2) })
 	}
 	checkOnly := func(c *client, last func(map[string]any) bool) {
 		t.Helper()
 		for {
-			m := c.expect(msgLive, nil)
+			m := c.Expect(msgLive, nil)
 			if m["live_id"] != public {
 				t.Fatalf("the stranger received %v of a %v activity", m["batch"], m["visibility"])
 			}
@@ -197,12 +197,12 @@ func TestLiveVisibility(t *testing.T) {
 	checkOnly(stranger, func(m map[string]any) bool { return m["batch"] == float64(2) })
 
 	late := h.dial("tok-eve")
-	late.send(map[string]any{"type": "subscribe", "topic": liveTopic(carl.ID)})
-	late.expect(msgSubscribed, nil)
+	late.Send(map[string]any{"type": "subscribe", "topic": liveTopic(carl.ID)})
+	late.Expect(msgSubscribed, nil)
 	checkOnly(late, func(m map[string]any) bool { return m["from_batch"] == float64(1) && m["batch"] == float64(2) })
 	late.roundTrip("fence")
-	if len(late.frames) != 0 {
-		t.Fatalf("more catch-up: %v", <-late.frames)
+	if len(late.Frames) != 0 {
+		t.Fatalf("more catch-up: %v", <-late.Frames)
 	}
 }
 
@@ -213,8 +213,8 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 	var clients []*client
 	for _, tok := range []string{"tok-ann", "tok-ann", "tok-bob"} {
 		c := h.dial(tok)
-		c.send(map[string]any{"type": "subscribe", "topic": topicNotify})
-		c.expect(msgSubscribed, nil)
+		c.Send(map[string]any{"type": "subscribe", "topic": topicNotify})
+		c.Expect(msgSubscribed, nil)
 		clients = append(clients, c)
 	}
 	h.waitMetric("stride_realtime_connections", func(v float64) bool { return v == 3 })
@@ -234,7 +234,7 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 		t.Fatalf("Run returned with %v connections open", n)
 	}
 	for i, c := range clients {
-		if code, _ := c.closed(); code != websocket.StatusGoingAway {
+		if code, _ := c.Closed(); code != websocket.StatusGoingAway {
 			t.Fatalf("connection %d closed with %d, want %d", i, code, websocket.StatusGoingAway)
 		}
 	}
@@ -245,17 +245,17 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 
 // startLive starts a live activity of running and returns its id.
 func startLive(c *client, visibility string) string {
-	c.t.Helper()
+	c.T.Helper()
 	ref := fmt.Sprint("start-", time.Now().UnixNano())
-	c.send(map[string]any{"type": "start", "sport": "running", "visibility": visibility, "ref": ref})
-	m := c.expect(msgStarted, func(m map[string]any) bool { return m["ref"] == ref })
+	c.Send(map[string]any{"type": "start", "sport": "running", "visibility": visibility, "ref": ref})
+	m := c.Expect(msgStarted, func(m map[string]any) bool { return m["ref"] == ref })
 	return m["live_id"].(string)
 }
 
 func sendBatch(c *client, liveID string, batch int, pts []map[string]any) {
-	c.t.Helper()
-	c.send(map[string]any{"type": "points", "live_id": liveID, "batch": batch, "points": pts})
-	c.expect(msgAck, func(m map[string]any) bool { return m["live_id"] == liveID && m["batch"] == float64(batch) })
+	c.T.Helper()
+	c.Send(map[string]any{"type": "points", "live_id": liveID, "batch": batch, "points": pts})
+	c.Expect(msgAck, func(m map[string]any) bool { return m["live_id"] == liveID && m["batch"] == float64(batch) })
 }
 
 func points(start time.Time, from, n int) []map[string]any {
@@ -277,9 +277,9 @@ func TestAnswerPrecedesPushes(t *testing.T) {
 	next := func() map[string]any {
 		t.Helper()
 		select {
-		case m, ok := <-c.frames:
+		case m, ok := <-c.Frames:
 			if !ok {
-				t.Fatalf("closed: %v", <-c.done)
+				t.Fatalf("closed: %v", <-c.Done)
 			}
 			return m
 		case <-time.After(20 * time.Second):
@@ -289,13 +289,13 @@ func TestAnswerPrecedesPushes(t *testing.T) {
 	}
 	const topic = "leaderboard:distance?sport=running&period=all"
 	for i := range 300 {
-		c.send(map[string]any{"type": "subscribe", "topic": topic})
+		c.Send(map[string]any{"type": "subscribe", "topic": topic})
 		for _, want := range []string{msgSubscribed, msgLeaderboard} {
 			if m := next(); m["type"] != want {
 				t.Fatalf("round %d: %v before %s", i, m["type"], want)
 			}
 		}
-		c.send(map[string]any{"type": "unsubscribe", "topic": topic})
+		c.Send(map[string]any{"type": "unsubscribe", "topic": topic})
 		if m := next(); m["type"] != msgUnsubscribed {
 			t.Fatalf("round %d: %v", i, m["type"])
 		}

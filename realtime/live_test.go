@@ -18,24 +18,24 @@ func TestDevice(t *testing.T) {
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 
 	watcher := h.dial("tok-bob")
-	watcher.send(map[string]any{"type": "subscribe", "topic": liveTopic(ann.ID)})
-	watcher.expect(msgSubscribed, nil)
+	watcher.Send(map[string]any{"type": "subscribe", "topic": liveTopic(ann.ID)})
+	watcher.Expect(msgSubscribed, nil)
 	dev := h.dial("tok-ann")
-	dev.send(map[string]any{"type": "start", "sport": "teleporting", "ref": "sport"})
+	dev.Send(map[string]any{"type": "start", "sport": "teleporting", "ref": "sport"})
 	dev.expectError(stride.EINVALID, "sport")
 	id := startLive(dev, "")
-	if m := watcher.expect(msgLive, nil); m["live_id"] != id || m["status"] != "recording" || m["visibility"] != stride.VisibilityPublic {
+	if m := watcher.Expect(msgLive, nil); m["live_id"] != id || m["status"] != "recording" || m["visibility"] != stride.VisibilityPublic {
 		t.Fatalf("start as watched: %v", m)
 	}
 
 	first, second := points(start, 0, 4), points(start, 4, 6)
 	sendBatch(dev, id, 1, first)
-	watcher.expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(1) })
+	watcher.Expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(1) })
 
 	refused := func(ref, code string, msg map[string]any) {
 		t.Helper()
 		msg["ref"] = ref
-		dev.send(msg)
+		dev.Send(msg)
 		dev.expectError(code, ref)
 	}
 	refused("gap", stride.ECONFLICT, map[string]any{"type": "points", "live_id": id, "batch": 3, "points": second})
@@ -51,31 +51,31 @@ func TestDevice(t *testing.T) {
 	// A resend is acknowledged again and not fanned out again.
 	sendBatch(dev, id, 1, first)
 	sendBatch(dev, id, 2, second)
-	watcher.expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(2) })
+	watcher.Expect(msgLive, func(m map[string]any) bool { return m["batch"] == float64(2) })
 	if got := h.sent.batches(id); !maps.Equal(got, map[int64]int{1: 1, 2: 1}) {
 		t.Fatalf("batches fanned out %v, want each once", got)
 	}
 
-	dev.send(map[string]any{"type": "pause", "live_id": id, "ref": "p"})
-	if m := dev.expect(msgAck, func(m map[string]any) bool { return m["ref"] == "p" }); m["status"] != "paused" {
+	dev.Send(map[string]any{"type": "pause", "live_id": id, "ref": "p"})
+	if m := dev.Expect(msgAck, func(m map[string]any) bool { return m["ref"] == "p" }); m["status"] != "paused" {
 		t.Fatalf("pause: %v", m)
 	}
-	watcher.expect(msgLive, func(m map[string]any) bool { return m["status"] == "paused" })
-	dev.send(map[string]any{"type": "resume", "live_id": id, "ref": "r"})
-	dev.expect(msgAck, func(m map[string]any) bool { return m["ref"] == "r" && m["status"] == "recording" })
+	watcher.Expect(msgLive, func(m map[string]any) bool { return m["status"] == "paused" })
+	dev.Send(map[string]any{"type": "resume", "live_id": id, "ref": "r"})
+	dev.Expect(msgAck, func(m map[string]any) bool { return m["ref"] == "r" && m["status"] == "recording" })
 
 	// Another athlete cannot finish it.
 	other := h.dial("tok-bob")
-	other.send(map[string]any{"type": "finish", "live_id": id, "ref": "f"})
+	other.Send(map[string]any{"type": "finish", "live_id": id, "ref": "f"})
 	other.expectError(stride.ENOTFOUND, "f")
 
-	dev.send(map[string]any{"type": "finish", "live_id": id, "ref": "f1"})
-	fin := dev.expect(msgFinished, nil)
+	dev.Send(map[string]any{"type": "finish", "live_id": id, "ref": "f1"})
+	fin := dev.Expect(msgFinished, nil)
 	uploadID, _ := fin["upload_id"].(string)
 	if uploadID == "" || fin["live_id"] != id || fin["status_url"] != "/api/v1/uploads/"+uploadID {
 		t.Fatalf("finished %v", fin)
 	}
-	if m := watcher.expect(msgLive, func(m map[string]any) bool { return m["status"] == "finished" }); m["upload_id"] != uploadID {
+	if m := watcher.Expect(msgLive, func(m map[string]any) bool { return m["status"] == "finished" }); m["upload_id"] != uploadID {
 		t.Fatalf("finish as watched: %v", m)
 	}
 	calls := h.uploads.received()
@@ -103,8 +103,8 @@ func TestDevice(t *testing.T) {
 	}
 
 	// Finishing again (the device lost the answer) returns the same upload.
-	dev.send(map[string]any{"type": "finish", "live_id": id, "ref": "f2"})
-	if again := dev.expect(msgFinished, func(m map[string]any) bool { return m["ref"] == "f2" }); again["upload_id"] != uploadID {
+	dev.Send(map[string]any{"type": "finish", "live_id": id, "ref": "f2"})
+	if again := dev.Expect(msgFinished, func(m map[string]any) bool { return m["ref"] == "f2" }); again["upload_id"] != uploadID {
 		t.Fatalf("second finish: %v, want upload %s", again, uploadID)
 	}
 	if calls := h.uploads.received(); len(calls) != 2 || calls[1].IdempotencyKey != up.IdempotencyKey || !bytes.Equal(calls[1].RequestHash, up.RequestHash) {
@@ -126,10 +126,10 @@ func TestFinishWithoutPoints(t *testing.T) {
 	h.user("cat", stride.VisibilityPublic)
 	c := h.dial("tok-cat")
 	id := startLive(c, "")
-	c.send(map[string]any{"type": "finish", "live_id": id, "ref": "nothing"})
+	c.Send(map[string]any{"type": "finish", "live_id": id, "ref": "nothing"})
 	c.expectError(stride.EINVALID, "nothing")
-	c.send(map[string]any{"type": "start", "live_id": id, "ref": "again"})
-	if m := c.expect(msgStarted, nil); m["status"] != "recording" || m["last_batch"] != float64(0) {
+	c.Send(map[string]any{"type": "start", "live_id": id, "ref": "again"})
+	if m := c.Expect(msgStarted, nil); m["status"] != "recording" || m["last_batch"] != float64(0) {
 		t.Fatalf("resumed %v", m)
 	}
 	if n := len(h.uploads.received()); n != 0 {

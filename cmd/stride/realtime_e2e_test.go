@@ -14,14 +14,9 @@ import (
 	"github.com/stridehq/stride/internal/e2e"
 )
 
-// wsClient is a realtime client: it reads frames in the background so
-// that tests can wait for the one they expect.
-type wsClient struct {
-	t      *testing.T
-	ws     *websocket.Conn
-	frames chan map[string]any
-	done   chan error
-}
+// wsClient is the shared test client, dialled with the server's welcome
+// read.
+type wsClient = e2e.WSClient
 
 func dialRealtime(t *testing.T, baseURL, token, ticket string) (*wsClient, error) {
 	t.Helper()
@@ -43,78 +38,12 @@ func dialRealtime(t *testing.T, baseURL, token, ticket string) (*wsClient, error
 		return nil, err
 	}
 	ws.SetReadLimit(4 << 20)
-	c := &wsClient{t: t, ws: ws, frames: make(chan map[string]any, 10_000), done: make(chan error, 1)}
-	go func() {
-		for {
-			_, data, err := ws.Read(context.Background())
-			if err != nil {
-				c.done <- err
-				close(c.frames)
-				return
-			}
-			var m map[string]any
-			if err := json.Unmarshal(data, &m); err != nil {
-				c.done <- fmt.Errorf("frame is not JSON: %s", data)
-				close(c.frames)
-				return
-			}
-			c.frames <- m
-		}
-	}()
 	t.Cleanup(func() { ws.CloseNow() })
-	if w := c.expect("welcome", nil); w["version"] != float64(1) {
+	c := e2e.ReadFrames(t, ws)
+	if w := c.Expect("welcome", nil); w["version"] != float64(1) {
 		t.Fatalf("welcome %v", w)
 	}
 	return c, nil
-}
-
-func (c *wsClient) send(v map[string]any) {
-	c.t.Helper()
-	data, _ := json.Marshal(v)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
-		c.t.Fatalf("send %v: %v", v, err)
-	}
-}
-
-// expect waits for a frame of that type for which match (if given) holds,
-// skipping others.
-func (c *wsClient) expect(typ string, match func(map[string]any) bool) map[string]any {
-	c.t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case m, ok := <-c.frames:
-			if !ok {
-				c.t.Fatalf("connection ended waiting for %s: %v", typ, <-c.done)
-			}
-			if m["type"] == "error" && typ != "error" {
-				c.t.Fatalf("error while waiting for %s: %v", typ, m)
-			}
-			if m["type"] == typ && (match == nil || match(m)) {
-				return m
-			}
-		case <-deadline:
-			c.t.Fatalf("no %s frame within 30 s", typ)
-		}
-	}
-}
-
-// closed waits for the server to close the connection and returns the
-// close code.
-func (c *wsClient) closed() websocket.StatusCode {
-	c.t.Helper()
-	for {
-		select {
-		case _, ok := <-c.frames:
-			if !ok {
-				return websocket.CloseStatus(<-c.done)
-			}
-		case <-time.After(30 * time.Second):
-			c.t.Fatal("the server did not close the connection")
-		}
-	}
 }
 
 func livePoints(start time.Time, from, n int) []map[string]any {
@@ -148,8 +77,8 @@ func TestRealtimeEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			device.send(map[string]any{"type": "subscribe", "topic": "notifications"})
-			device.expect("subscribed", nil)
+			device.Send(map[string]any{"type": "subscribe", "topic": "notifications"})
+			device.Expect("subscribed", nil)
 
 			// A browser trades its token for a single-use ticket.
 			r := c.Do("POST", "/api/v1/realtime/tickets", bob.AccessToken, nil)
@@ -169,22 +98,22 @@ func TestRealtimeEndToEnd(t *testing.T) {
 			start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 			// Public, to count on the global board; Ann's own default is
 			// followers-only, so strangers may not watch her.
-			device.send(map[string]any{"type": "start", "sport": "running", "visibility": "public", "name": "Live run", "ref": "s1"})
-			started := device.expect("started", nil)
+			device.Send(map[string]any{"type": "start", "sport": "running", "visibility": "public", "name": "Live run", "ref": "s1"})
+			started := device.Expect("started", nil)
 			liveID := started["live_id"].(string)
 
-			watcher.send(map[string]any{"type": "subscribe", "topic": "live:" + ann.User.ID})
-			watcher.expect("subscribed", nil)
-			watcher.send(map[string]any{"type": "subscribe", "topic": "leaderboard:distance?sport=running&period=all"})
-			watcher.expect("subscribed", nil)
-			watcher.expect("leaderboard", nil)
+			watcher.Send(map[string]any{"type": "subscribe", "topic": "live:" + ann.User.ID})
+			watcher.Expect("subscribed", nil)
+			watcher.Send(map[string]any{"type": "subscribe", "topic": "leaderboard:distance?sport=running&period=all"})
+			watcher.Expect("subscribed", nil)
+			watcher.Expect("leaderboard", nil)
 			// A stranger may not watch a followers-only athlete.
 			stranger, err := dialRealtime(t, srv.URL, eve.AccessToken, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			stranger.send(map[string]any{"type": "subscribe", "topic": "live:" + ann.User.ID, "ref": "x"})
-			if e := stranger.expect("error", nil); e["code"] != "forbidden" {
+			stranger.Send(map[string]any{"type": "subscribe", "topic": "live:" + ann.User.ID, "ref": "x"})
+			if e := stranger.Expect("error", nil); e["code"] != "forbidden" {
 				t.Fatalf("stranger's subscription: %v", e)
 			}
 
@@ -192,17 +121,17 @@ func TestRealtimeEndToEnd(t *testing.T) {
 			sendBatch := func(dev *wsClient, n int) {
 				pts := livePoints(start, (n-1)*10, 10)
 				allPoints = append(allPoints, pts...)
-				dev.send(map[string]any{"type": "points", "live_id": liveID, "batch": n, "points": pts})
-				dev.expect("ack", func(m map[string]any) bool { return m["batch"] == float64(n) })
+				dev.Send(map[string]any{"type": "points", "live_id": liveID, "batch": n, "points": pts})
+				dev.Expect("ack", func(m map[string]any) bool { return m["batch"] == float64(n) })
 			}
 			for n := 1; n <= 3; n++ {
 				sendBatch(device, n)
-				watcher.expect("live", func(m map[string]any) bool { return m["batch"] == float64(n) })
+				watcher.Expect("live", func(m map[string]any) bool { return m["batch"] == float64(n) })
 			}
 
 			// The watcher drops; batches 4-6 go on; it comes back with the
 			// last batch it saw and gets exactly what it missed.
-			watcher.ws.CloseNow()
+			watcher.WS.CloseNow()
 			for n := 4; n <= 6; n++ {
 				sendBatch(device, n)
 			}
@@ -210,48 +139,48 @@ func TestRealtimeEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			watcher.send(map[string]any{"type": "subscribe", "topic": "leaderboard:distance?sport=running&period=all"})
-			watcher.expect("subscribed", nil)
-			watcher.send(map[string]any{"type": "subscribe", "topic": "live:" + ann.User.ID, "after": map[string]int{liveID: 3}})
-			caught := watcher.expect("live", func(m map[string]any) bool { return m["batch"] != nil })
+			watcher.Send(map[string]any{"type": "subscribe", "topic": "leaderboard:distance?sport=running&period=all"})
+			watcher.Expect("subscribed", nil)
+			watcher.Send(map[string]any{"type": "subscribe", "topic": "live:" + ann.User.ID, "after": map[string]int{liveID: 3}})
+			caught := watcher.Expect("live", func(m map[string]any) bool { return m["batch"] != nil })
 			if caught["from_batch"] != float64(4) || caught["batch"] != float64(6) || len(caught["points"].([]any)) != 30 {
 				t.Fatalf("catch-up %v..%v with %d points, want batches 4..6 with 30", caught["from_batch"], caught["batch"], len(caught["points"].([]any)))
 			}
 
 			// The device drops too, reconnects, learns what was stored and
 			// resends only the rest; a resent batch is acknowledged again.
-			device.ws.CloseNow()
+			device.WS.CloseNow()
 			device, err = dialRealtime(t, srv.URL, ann.AccessToken, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			device.send(map[string]any{"type": "subscribe", "topic": "notifications"})
-			device.expect("subscribed", nil)
-			device.send(map[string]any{"type": "start", "live_id": liveID})
-			if resumed := device.expect("started", nil); resumed["last_batch"] != float64(6) {
+			device.Send(map[string]any{"type": "subscribe", "topic": "notifications"})
+			device.Expect("subscribed", nil)
+			device.Send(map[string]any{"type": "start", "live_id": liveID})
+			if resumed := device.Expect("started", nil); resumed["last_batch"] != float64(6) {
 				t.Fatalf("resumed at %v, want 6", resumed["last_batch"])
 			}
-			device.send(map[string]any{"type": "points", "live_id": liveID, "batch": 6, "points": livePoints(start, 50, 10)})
-			device.expect("ack", func(m map[string]any) bool { return m["batch"] == float64(6) })
-			device.send(map[string]any{"type": "points", "live_id": liveID, "batch": 9, "points": livePoints(start, 80, 10), "ref": "gap"})
-			if e := device.expect("error", nil); e["code"] != "conflict" || e["ref"] != "gap" {
+			device.Send(map[string]any{"type": "points", "live_id": liveID, "batch": 6, "points": livePoints(start, 50, 10)})
+			device.Expect("ack", func(m map[string]any) bool { return m["batch"] == float64(6) })
+			device.Send(map[string]any{"type": "points", "live_id": liveID, "batch": 9, "points": livePoints(start, 80, 10), "ref": "gap"})
+			if e := device.Expect("error", nil); e["code"] != "conflict" || e["ref"] != "gap" {
 				t.Fatalf("gap: %v", e)
 			}
 			for n := 7; n <= 12; n++ {
 				sendBatch(device, n)
-				watcher.expect("live", func(m map[string]any) bool { return m["batch"] == float64(n) })
+				watcher.Expect("live", func(m map[string]any) bool { return m["batch"] == float64(n) })
 			}
 
 			// Finishing feeds the upload pipeline: the activity appears, the
 			// owner is told, and the watched leaderboard moves.
-			device.send(map[string]any{"type": "finish", "live_id": liveID})
-			fin := device.expect("finished", nil)
+			device.Send(map[string]any{"type": "finish", "live_id": liveID})
+			fin := device.Expect("finished", nil)
 			st := waitUpload(t, c, ann.AccessToken, fin["upload_id"].(string))
 			if st.Status != "done" {
 				t.Fatalf("live upload ended %s", st.Status)
 			}
-			device.expect("notification", func(m map[string]any) bool { return m["event"] == "upload.finished" })
-			board := watcher.expect("leaderboard", func(m map[string]any) bool {
+			device.Expect("notification", func(m map[string]any) bool { return m["event"] == "upload.finished" })
+			board := watcher.Expect("leaderboard", func(m map[string]any) bool {
 				entries, _ := m["entries"].([]any)
 				return len(entries) == 1 && entries[0].(map[string]any)["user_id"] == ann.User.ID
 			})
@@ -280,10 +209,10 @@ func TestRealtimeEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := bad.ws.Write(context.Background(), websocket.MessageText, []byte("not json")); err != nil {
+			if err := bad.WS.Write(context.Background(), websocket.MessageText, []byte("not json")); err != nil {
 				t.Fatal(err)
 			}
-			if code := bad.closed(); code != 4400 {
+			if code, _ := bad.Closed(); code != 4400 {
 				t.Fatalf("bad message closed with %d, want 4400", code)
 			}
 		})
@@ -309,19 +238,19 @@ func TestRealtimeAcrossNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	device.send(map[string]any{"type": "start", "sport": "cycling", "visibility": "followers"})
-	liveID := device.expect("started", nil)["live_id"].(string)
-	watcher.send(map[string]any{"type": "subscribe", "topic": "live:" + ann.User.ID})
-	watcher.expect("subscribed", nil)
+	device.Send(map[string]any{"type": "start", "sport": "cycling", "visibility": "followers"})
+	liveID := device.Expect("started", nil)["live_id"].(string)
+	watcher.Send(map[string]any{"type": "subscribe", "topic": "live:" + ann.User.ID})
+	watcher.Expect("subscribed", nil)
 	start := time.Now().UTC().Add(-time.Hour)
 	for n := 1; n <= 5; n++ {
-		device.send(map[string]any{"type": "points", "live_id": liveID, "batch": n, "points": livePoints(start, n*10, 10)})
-		device.expect("ack", func(m map[string]any) bool { return m["batch"] == float64(n) })
-		watcher.expect("live", func(m map[string]any) bool { return m["batch"] == float64(n) })
+		device.Send(map[string]any{"type": "points", "live_id": liveID, "batch": n, "points": livePoints(start, n*10, 10)})
+		device.Expect("ack", func(m map[string]any) bool { return m["batch"] == float64(n) })
+		watcher.Expect("live", func(m map[string]any) bool { return m["batch"] == float64(n) })
 	}
 	// Shutting a node down closes its sockets with 1001 (going away).
 	second.Stop(t)
-	if code := watcher.closed(); code != websocket.StatusGoingAway {
+	if code, _ := watcher.Closed(); code != websocket.StatusGoingAway {
 		t.Fatalf("watcher closed with %d at shutdown, want 1001", code)
 	}
 }
