@@ -425,19 +425,25 @@ func (r *Ranker) Top(ctx context.Context, name string, offset, limit int) ([]ran
 	return entries(b, offset, offset+limit), nil
 }
 
-// entries returns the entries at 0-based positions [lo, hi).
+// entries returns the entries at 0-based positions [lo, hi): one descent
+// to the leaf of lo, then along the leaves.
 func entries(b *board, lo, hi int) []ranker.Entry {
 	hi = min(hi, b.tree.n)
 	if lo >= hi {
 		return nil
 	}
-	out := make([]ranker.Entry, 0, hi-lo)
+	out := make([]ranker.Entry, hi-lo)
 	size := 0
-	b.tree.each(lo, hi, func(it item) {
-		// Rank holds the id until the names are copied below.
-		out = append(out, ranker.Entry{Score: it.score, Rank: int(it.id)})
-		size += len(b.m.name(it.id))
-	})
+	l, i := b.tree.locate(lo)
+	for k := 0; k < len(out); l, i = b.tree.next(l), 0 {
+		for ; i < int(l.n) && k < len(out); i++ {
+			// Rank holds the id until the names are copied below.
+			id := l.ids[i]
+			out[k].Score, out[k].Rank = l.scores[i], int(id)
+			size += len(b.m.name(id))
+			k++
+		}
+	}
 	// The names share one buffer: one allocation where a string per entry
 	// would be hi-lo of them. A Builder never rewrites what it holds, so
 	// each String taken along the way stays valid.

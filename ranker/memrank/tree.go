@@ -1,300 +1,458 @@
 package memrank
 
+import "math/bits"
+
 // The board's order is kept in a B+ tree whose inner nodes count the items
 // under each child, so that the position of an item (its rank) and the item
 // at a position are found in one descent: O(log n) with a wide fan-out,
-// which keeps the tree four levels deep at a million members and its nodes
-// contiguous in memory (a skip list or a binary tree would chase a pointer
-// per level, twenty-odd cache misses per operation).
+// which keeps the tree four levels deep at a million members.
+//
+// The nodes are laid out for the cache. A node is one fixed-size block with
+// its scores in one array and its ids in another (not an array of
+// {score, id} pairs), so that a search reads only the scores — 8 bytes an
+// entry — and compares names only between equal scores. Searches are
+// linear scans, not binary searches: a scan's loads do not depend on each
+// other, so the processor fetches the lines of a node together, where a
+// binary search waits for one miss after another. A leaf is 768 bytes, 12
+// whole cache lines, 64 of them filling six 8 KiB pages exactly.
+//
+// The nodes hold no Go pointers: they live in pools of pages and refer to
+// each other by index (see pool), so the collector never looks inside the
+// tree. Leaves are linked to their neighbours, so that a page of the board
+// is one descent and then a walk.
 
 const (
-	maxItems = 64           // per leaf, and children per inner node
-	minItems = maxItems / 2 // below this a node borrows or merges
+	leafMax  = 63 // items per leaf
+	leafMin  = leafMax / 2
+	innerMax = 128 // children per inner node
+	innerMin = innerMax / 2
 )
 
-// item is one member in the tree's order (see members.less). It holds no
-// pointer, so the collector never looks inside the tree's leaves.
+// none is the index of no node: the ends of the leaf list.
+const none = ^uint32(0)
+
+// item is one member in the tree's order (see members.less).
 type item struct {
 	score float64
 	id    uint32
 }
 
-// node is a leaf (kids == nil) holding items, or an inner node holding
-// children. keys[i] is a lower bound of every item under kids[i] and above
-// every item under kids[i-1]; keys[0] is not used for routing. Bounds may go
-// stale (below the child's first item) after deletions; they stay valid.
-type node struct {
-	items  []item
-	kids   []*node
-	keys   []item
-	counts []int // counts[i] is the number of items under kids[i]
+type leaf struct {
+	scores     [leafMax]float64
+	ids        [leafMax]uint32
+	n          int32
+	prev, next uint32
 }
 
-func (n *node) isLeaf() bool { return n.kids == nil }
-
-func (n *node) len() int {
-	if n.isLeaf() {
-		return len(n.items)
-	}
-	return len(n.kids)
+// inner is an inner node. Key i (scores[i], ids[i]) is a lower bound of
+// every item under kids[i] and above every item under kids[i-1]; key 0 is
+// not used for routing. Bounds may go stale (below the child's first item)
+// after deletions; they stay valid.
+type inner struct {
+	scores [innerMax]float64
+	ids    [innerMax]uint32
+	counts [innerMax]uint32 // counts[i] is the number of items under kids[i]
+	kids   [innerMax]uint32 // leaves if the node is just above them, else inner nodes
+	n      int32
 }
 
-func (n *node) size() int {
-	if n.isLeaf() {
-		return len(n.items)
+type tree struct {
+	leaves pool[leaf]
+	inners pool[inner]
+	root   uint32
+	height int // levels of inner nodes: 0 if the root is a leaf
+	n      int
+}
+
+func (l *leaf) item(i int) item { return item{l.scores[i], l.ids[i]} }
+
+// above returns the number of leading entries of s, which is sorted from
+// the highest, above x. It first compares x with every eighth entry, one
+// per cache line: those loads do not wait for each other, so a node's
+// lines arrive together, and the scan that follows stays within one line.
+func above(s []float64, x float64) int {
+	c := 0
+	for j := 8; j < len(s); j += 8 {
+		if s[j] > x {
+			c++
+		}
 	}
-	s := 0
-	for _, c := range n.counts {
+	i := c * 8
+	for i < len(s) && s[i] > x {
+		i++
+	}
+	return i
+}
+
+// lowerBound returns the index of the first item of l not before it.
+func (l *leaf) lowerBound(m *members, it item) int {
+	s := l.scores[:l.n]
+	i := above(s, it.score)
+	for i < len(s) && s[i] == it.score && m.nameLess(l.ids[i], it.id) {
+		i++
+	}
+	return i
+}
+
+// find returns the index of it in l, or -1. Among equal scores it compares
+// ids, not names: no read of the member arena.
+func (l *leaf) find(it item) int {
+	s := l.scores[:l.n]
+	for i := above(s, it.score); i < len(s) && s[i] == it.score; i++ {
+		if l.ids[i] == it.id {
+			return i
+		}
+	}
+	return -1
+}
+
+// pos returns the index of it, which must be in l. A score no other item
+// of the leaf has is enough: the ids are read only between equal scores.
+func (l *leaf) pos(it item) int {
+	s := l.scores[:l.n]
+	i := above(s, it.score)
+	if i+1 >= len(s) || s[i+1] != it.score {
+		return i
+	}
+	return l.find(it)
+}
+
+func (l *leaf) insertAt(i int, it item) {
+	n := int(l.n)
+	copy(l.scores[i+1:n+1], l.scores[i:n])
+	copy(l.ids[i+1:n+1], l.ids[i:n])
+	l.scores[i], l.ids[i] = it.score, it.id
+	l.n++
+}
+
+func (l *leaf) removeAt(i int) {
+	n := int(l.n)
+	copy(l.scores[i:n-1], l.scores[i+1:n])
+	copy(l.ids[i:n-1], l.ids[i+1:n])
+	l.n--
+}
+
+func (in *inner) key(i int) item { return item{in.scores[i], in.ids[i]} }
+
+func (in *inner) setKey(i int, k item) { in.scores[i], in.ids[i] = k.score, k.id }
+
+// route returns the child whose range holds it: the number of keys after
+// key 0 not above it.
+func (in *inner) route(m *members, it item) int {
+	s := in.scores[1:in.n]
+	i := above(s, it.score)
+	for i < len(s) && s[i] == it.score {
+		if id := in.ids[i+1]; id != it.id && !m.nameLess(id, it.id) {
+			break
+		}
+		i++
+	}
+	return i
+}
+
+// size returns the number of items under in.
+func (in *inner) size() uint32 {
+	var s uint32
+	for _, c := range in.counts[:in.n] {
 		s += c
 	}
 	return s
 }
 
-// route returns the child of inner node n whose range holds it. The
-// binary searches are written out: sort.Search's closure costs an indirect
-// call per probe, on the hottest path of every operation.
-func (n *node) route(m *members, it item) int {
-	// The first key above it, minus one; keys[0] is skipped.
-	lo, hi := 1, len(n.keys)
-	for lo < hi {
-		h := int(uint(lo+hi) >> 1)
-		if m.less(it, n.keys[h]) {
-			hi = h
-		} else {
-			lo = h + 1
-		}
-	}
-	return lo - 1
+func (in *inner) insertAt(i int, k item, count, kid uint32) {
+	n := int(in.n)
+	copy(in.scores[i+1:n+1], in.scores[i:n])
+	copy(in.ids[i+1:n+1], in.ids[i:n])
+	copy(in.counts[i+1:n+1], in.counts[i:n])
+	copy(in.kids[i+1:n+1], in.kids[i:n])
+	in.setKey(i, k)
+	in.counts[i], in.kids[i] = count, kid
+	in.n++
 }
 
-// pos returns the index of the first item of leaf n not before it.
-func (n *node) pos(m *members, it item) int {
-	lo, hi := 0, len(n.items)
-	for lo < hi {
-		h := int(uint(lo+hi) >> 1)
-		if m.less(n.items[h], it) {
-			lo = h + 1
-		} else {
-			hi = h
-		}
-	}
-	return lo
+func (in *inner) removeAt(i int) {
+	n := int(in.n)
+	copy(in.scores[i:n-1], in.scores[i+1:n])
+	copy(in.ids[i:n-1], in.ids[i+1:n])
+	copy(in.counts[i:n-1], in.counts[i+1:n])
+	copy(in.kids[i:n-1], in.kids[i+1:n])
+	in.n--
 }
 
-type tree struct {
-	root *node
-	n    int
+// nodeLen returns the number of entries of node ref at height h.
+func (t *tree) nodeLen(ref uint32, h int) int {
+	if h == 0 {
+		return int(t.leaves.at(ref).n)
+	}
+	return int(t.inners.at(ref).n)
+}
+
+func (t *tree) newLeaf() (uint32, *leaf) {
+	ref := t.leaves.alloc()
+	l := t.leaves.at(ref)
+	l.prev, l.next = none, none
+	return ref, l
 }
 
 // insert adds it, which must not be in the tree.
 func (t *tree) insert(m *members, it item) {
-	if t.root == nil {
-		t.root = &node{items: make([]item, 0, 8)}
+	if t.n == 0 {
+		*t = tree{}
+		t.root, _ = t.newLeaf()
 	}
-	if right, key := insertInto(m, t.root, it); right != nil {
-		left := t.root
-		t.root = &node{
-			kids:   []*node{left, right},
-			keys:   []item{{}, key},
-			counts: []int{left.size(), right.size()},
-		}
+	if right, key, size, split := t.insertInto(m, t.root, t.height, it); split {
+		ref := t.inners.alloc()
+		in := t.inners.at(ref)
+		in.n = 2
+		in.kids[0], in.kids[1] = t.root, right
+		in.counts[0], in.counts[1] = uint32(t.n+1)-size, size
+		in.setKey(1, key)
+		t.root = ref
+		t.height++
 	}
 	t.n++
 }
 
-// insertInto adds it under n; if n overflows, it splits and returns the new
-// right sibling and the lower bound of its items.
-func insertInto(m *members, n *node, it item) (*node, item) {
-	if n.isLeaf() {
-		p := n.pos(m, it)
-		n.items = append(n.items, item{})
-		copy(n.items[p+1:], n.items[p:])
-		n.items[p] = it
-		if len(n.items) <= maxItems {
-			return nil, item{}
+// insertInto adds it under node ref at height h; if the node overflows, it
+// splits and returns the new right sibling, the lower bound of its items
+// and their number.
+func (t *tree) insertInto(m *members, ref uint32, h int, it item) (right uint32, key item, size uint32, split bool) {
+	if h == 0 {
+		l := t.leaves.at(ref)
+		p := l.lowerBound(m, it)
+		if l.n < leafMax {
+			l.insertAt(p, it)
+			return
 		}
-		mid := len(n.items) / 2
-		right := &node{items: make([]item, len(n.items)-mid, maxItems+1)}
-		copy(right.items, n.items[mid:])
-		n.items = n.items[:mid]
-		return right, right.items[0]
+		r, rl := t.newLeaf()
+		const mid = (leafMax + 1) / 2
+		copy(rl.scores[:], l.scores[mid:])
+		copy(rl.ids[:], l.ids[mid:])
+		rl.n, l.n = leafMax-mid, mid
+		rl.prev, rl.next = ref, l.next
+		if l.next != none {
+			t.leaves.at(l.next).prev = r
+		}
+		l.next = r
+		if p <= mid {
+			l.insertAt(p, it)
+		} else {
+			rl.insertAt(p-mid, it)
+		}
+		return r, rl.item(0), uint32(rl.n), true
 	}
-	i := n.route(m, it)
-	n.counts[i]++
-	right, key := insertInto(m, n.kids[i], it)
-	if right == nil {
-		return nil, item{}
+	in := t.inners.at(ref)
+	i := in.route(m, it)
+	in.counts[i]++
+	kr, kk, ks, ksplit := t.insertInto(m, in.kids[i], h-1, it)
+	if !ksplit {
+		return
 	}
-	n.counts[i] -= right.size()
-	n.kids = insertAt(n.kids, i+1, right)
-	n.keys = insertAt(n.keys, i+1, key)
-	n.counts = insertAt(n.counts, i+1, right.size())
-	if len(n.kids) <= maxItems {
-		return nil, item{}
+	in.counts[i] -= ks
+	if in.n < innerMax {
+		in.insertAt(i+1, kk, ks, kr)
+		return
 	}
-	mid := len(n.kids) / 2
-	sib := &node{
-		kids:   append(make([]*node, 0, maxItems+1), n.kids[mid:]...),
-		keys:   append(make([]item, 0, maxItems+1), n.keys[mid:]...),
-		counts: append(make([]int, 0, maxItems+1), n.counts[mid:]...),
+	r := t.inners.alloc()
+	rn := t.inners.at(r)
+	const mid = innerMax / 2
+	copy(rn.scores[:], in.scores[mid:])
+	copy(rn.ids[:], in.ids[mid:])
+	copy(rn.counts[:], in.counts[mid:])
+	copy(rn.kids[:], in.kids[mid:])
+	rn.n, in.n = innerMax-mid, mid
+	if i+1 <= mid {
+		in.insertAt(i+1, kk, ks, kr)
+	} else {
+		rn.insertAt(i+1-mid, kk, ks, kr)
 	}
-	clear(n.kids[mid:])
-	n.kids, n.keys, n.counts = n.kids[:mid], n.keys[:mid], n.counts[:mid]
-	return sib, sib.keys[0]
-}
-
-func insertAt[T any](s []T, i int, v T) []T {
-	var zero T
-	s = append(s, zero)
-	copy(s[i+1:], s[i:])
-	s[i] = v
-	return s
-}
-
-func removeAt[T any](s []T, i int) []T {
-	copy(s[i:], s[i+1:])
-	var zero T
-	s[len(s)-1] = zero
-	return s[:len(s)-1]
+	return r, rn.key(0), rn.size(), true
 }
 
 // delete removes it, which must be in the tree.
 func (t *tree) delete(m *members, it item) {
-	if t.root == nil || !deleteFrom(m, t.root, it) {
+	if t.n == 0 || !t.deleteFrom(m, t.root, t.height, it) {
 		return
 	}
 	t.n--
-	if !t.root.isLeaf() && len(t.root.kids) == 1 {
-		t.root = t.root.kids[0]
-	}
 	if t.n == 0 {
-		t.root = nil
+		*t = tree{} // drops the pools
+		return
+	}
+	if t.height > 0 {
+		if in := t.inners.at(t.root); in.n == 1 {
+			old := t.root
+			t.root = in.kids[0]
+			t.height--
+			t.inners.release(old)
+		}
 	}
 }
 
-func deleteFrom(m *members, n *node, it item) bool {
-	if n.isLeaf() {
-		p := n.pos(m, it)
-		if p == len(n.items) || n.items[p] != it {
+func (t *tree) deleteFrom(m *members, ref uint32, h int, it item) bool {
+	if h == 0 {
+		l := t.leaves.at(ref)
+		p := l.find(it)
+		if p < 0 {
 			return false
 		}
-		n.items = removeAt(n.items, p)
+		l.removeAt(p)
 		return true
 	}
-	i := n.route(m, it)
-	if !deleteFrom(m, n.kids[i], it) {
+	in := t.inners.at(ref)
+	i := in.route(m, it)
+	if !t.deleteFrom(m, in.kids[i], h-1, it) {
 		return false
 	}
-	n.counts[i]--
-	if n.kids[i].len() < minItems {
-		rebalance(n, i)
+	in.counts[i]--
+	least := innerMin
+	if h == 1 {
+		least = leafMin
+	}
+	if t.nodeLen(in.kids[i], h-1) < least {
+		t.rebalance(in, i, h-1)
 	}
 	return true
 }
 
-// rebalance refills the underflowing child i of n from a sibling, or
-// merges it with one.
-func rebalance(n *node, i int) {
-	kid := n.kids[i]
+// rebalance refills the underflowing child i of in, at height h, from a
+// sibling, or merges it with one.
+func (t *tree) rebalance(in *inner, i, h int) {
+	least := innerMin
+	if h == 0 {
+		least = leafMin
+	}
 	switch {
-	case i > 0 && n.kids[i-1].len() > minItems:
-		left := n.kids[i-1]
-		last := left.len() - 1
-		if kid.isLeaf() {
-			x := left.items[last]
-			left.items = removeAt(left.items, last)
-			kid.items = insertAt(kid.items, 0, x)
-			n.keys[i] = x
-			n.counts[i-1]--
-			n.counts[i]++
+	case i > 0 && t.nodeLen(in.kids[i-1], h) > least:
+		if h == 0 {
+			left, kid := t.leaves.at(in.kids[i-1]), t.leaves.at(in.kids[i])
+			x := left.item(int(left.n) - 1)
+			left.n--
+			kid.insertAt(0, x)
+			in.setKey(i, x)
+			in.counts[i-1]--
+			in.counts[i]++
 			return
 		}
-		c, k, cc := left.kids[last], left.keys[last], left.counts[last]
-		left.kids, left.keys, left.counts = removeAt(left.kids, last), removeAt(left.keys, last), removeAt(left.counts, last)
+		left, kid := t.inners.at(in.kids[i-1]), t.inners.at(in.kids[i])
+		last := int(left.n) - 1
+		c, k, cc := left.kids[last], left.key(last), left.counts[last]
+		left.n--
 		// The child's old first subtree now needs a real bound: the
 		// parent's bound for the whole child is one.
-		kid.keys[0] = n.keys[i]
-		kid.kids, kid.keys, kid.counts = insertAt(kid.kids, 0, c), insertAt(kid.keys, 0, item{}), insertAt(kid.counts, 0, cc)
-		n.keys[i] = k
-		n.counts[i-1] -= cc
-		n.counts[i] += cc
-	case i+1 < len(n.kids) && n.kids[i+1].len() > minItems:
-		right := n.kids[i+1]
-		if kid.isLeaf() {
-			x := right.items[0]
-			right.items = removeAt(right.items, 0)
-			kid.items = append(kid.items, x)
-			n.keys[i+1] = right.items[0]
-			n.counts[i+1]--
-			n.counts[i]++
+		kid.setKey(0, in.key(i))
+		kid.insertAt(0, item{}, cc, c)
+		in.setKey(i, k)
+		in.counts[i-1] -= cc
+		in.counts[i] += cc
+	case i+1 < int(in.n) && t.nodeLen(in.kids[i+1], h) > least:
+		if h == 0 {
+			right, kid := t.leaves.at(in.kids[i+1]), t.leaves.at(in.kids[i])
+			x := right.item(0)
+			right.removeAt(0)
+			kid.insertAt(int(kid.n), x)
+			in.setKey(i+1, right.item(0))
+			in.counts[i+1]--
+			in.counts[i]++
 			return
 		}
+		right, kid := t.inners.at(in.kids[i+1]), t.inners.at(in.kids[i])
 		c, cc := right.kids[0], right.counts[0]
-		kid.kids, kid.keys, kid.counts = append(kid.kids, c), append(kid.keys, n.keys[i+1]), append(kid.counts, cc)
-		n.keys[i+1] = right.keys[1]
-		right.kids, right.keys, right.counts = removeAt(right.kids, 0), removeAt(right.keys, 0), removeAt(right.counts, 0)
-		n.counts[i+1] -= cc
-		n.counts[i] += cc
+		kid.insertAt(int(kid.n), in.key(i+1), cc, c)
+		in.setKey(i+1, right.key(1))
+		right.removeAt(0)
+		in.counts[i+1] -= cc
+		in.counts[i] += cc
 	case i > 0:
-		merge(n, i-1)
-	case i+1 < len(n.kids):
-		merge(n, i)
+		t.merge(in, i-1, h)
+	case i+1 < int(in.n):
+		t.merge(in, i, h)
 	}
 }
 
-// merge moves child j+1 of n into child j and drops it.
-func merge(n *node, j int) {
-	left, right := n.kids[j], n.kids[j+1]
-	if left.isLeaf() {
-		left.items = append(left.items, right.items...)
+// merge moves child j+1 of in, at height h, into child j and frees it.
+func (t *tree) merge(in *inner, j, h int) {
+	lr, rr := in.kids[j], in.kids[j+1]
+	if h == 0 {
+		left, right := t.leaves.at(lr), t.leaves.at(rr)
+		n, rn := int(left.n), int(right.n)
+		copy(left.scores[n:n+rn], right.scores[:rn])
+		copy(left.ids[n:n+rn], right.ids[:rn])
+		left.n += right.n
+		left.next = right.next
+		if right.next != none {
+			t.leaves.at(right.next).prev = lr
+		}
+		t.leaves.release(rr)
 	} else {
-		right.keys[0] = n.keys[j+1]
-		left.kids = append(left.kids, right.kids...)
-		left.keys = append(left.keys, right.keys...)
-		left.counts = append(left.counts, right.counts...)
+		left, right := t.inners.at(lr), t.inners.at(rr)
+		right.setKey(0, in.key(j+1))
+		n, rn := int(left.n), int(right.n)
+		copy(left.scores[n:n+rn], right.scores[:rn])
+		copy(left.ids[n:n+rn], right.ids[:rn])
+		copy(left.counts[n:n+rn], right.counts[:rn])
+		copy(left.kids[n:n+rn], right.kids[:rn])
+		left.n += right.n
+		t.inners.release(rr)
 	}
-	n.counts[j] += n.counts[j+1]
-	n.kids, n.keys, n.counts = removeAt(n.kids, j+1), removeAt(n.keys, j+1), removeAt(n.counts, j+1)
+	in.counts[j] += in.counts[j+1]
+	in.removeAt(j + 1)
 }
 
 // rank returns the 0-based position of it, which must be in the tree.
 func (t *tree) rank(m *members, it item) int {
-	r := 0
-	n := t.root
-	for n != nil && !n.isLeaf() {
-		i := n.route(m, it)
-		for _, c := range n.counts[:i] {
-			r += c
-		}
-		n = n.kids[i]
-	}
-	if n == nil {
+	if t.n == 0 {
 		return 0
 	}
-	return r + n.pos(m, it)
+	r := 0
+	ref := t.root
+	for h := t.height; h > 0; h-- {
+		in := t.inners.at(ref)
+		i := in.route(m, it)
+		for _, c := range in.counts[:i] {
+			r += int(c)
+		}
+		ref = in.kids[i]
+	}
+	return r + t.leaves.at(ref).pos(it)
+}
+
+// locate returns the leaf holding position pos, which must be below t.n,
+// and pos's index in it.
+func (t *tree) locate(pos int) (*leaf, int) {
+	ref := t.root
+	for h := t.height; h > 0; h-- {
+		in := t.inners.at(ref)
+		i, last := 0, int(in.n)-1
+		for i < last && pos >= int(in.counts[i]) {
+			pos -= int(in.counts[i])
+			i++
+		}
+		ref = in.kids[i]
+	}
+	return t.leaves.at(ref), pos
+}
+
+// next returns the leaf after l, or nil.
+func (t *tree) next(l *leaf) *leaf {
+	if l.next == none {
+		return nil
+	}
+	return t.leaves.at(l.next)
 }
 
 // appendRange appends the items at positions [lo, hi) to out.
 func (t *tree) appendRange(out []item, lo, hi int) []item {
 	hi = min(hi, t.n)
-	if t.root == nil || lo >= hi {
+	if lo >= hi {
 		return out
 	}
-	return appendRange(t.root, out, lo, hi)
-}
-
-func appendRange(n *node, out []item, lo, hi int) []item {
-	if n.isLeaf() {
-		return append(out, n.items[lo:hi]...)
-	}
-	for i, c := range n.counts {
-		if lo < c && hi > 0 {
-			out = appendRange(n.kids[i], out, max(lo, 0), min(hi, c))
-		}
-		lo -= c
-		hi -= c
-		if hi <= 0 {
-			break
+	l, i := t.locate(lo)
+	for k := hi - lo; k > 0; l, i = t.next(l), 0 {
+		j := min(int(l.n), i+k)
+		for ; i < j; i++ {
+			out = append(out, l.item(i))
+			k--
 		}
 	}
 	return out
@@ -303,45 +461,61 @@ func appendRange(n *node, out []item, lo, hi int) []item {
 // build returns a tree of items, which must be sorted by members.less and
 // distinct, in O(n): the rebuild path, far cheaper than n inserts.
 func build(items []item) tree {
+	var t tree
 	if len(items) == 0 {
-		return tree{}
+		return t
 	}
-	level := make([]*node, 0, len(items)/maxItems+1)
-	for _, g := range groups(len(items)) {
-		leaf := &node{items: make([]item, g[1]-g[0], maxItems+1)}
-		copy(leaf.items, items[g[0]:g[1]])
-		level = append(level, leaf)
-	}
-	first := func(n *node) item {
-		for !n.isLeaf() {
-			n = n.kids[0]
+	gs := groups(len(items), leafMax)
+	level := make([]uint32, 0, len(gs))
+	firsts := make([]item, 0, len(gs))
+	sizes := make([]uint32, 0, len(gs))
+	prev := none
+	for _, g := range gs {
+		ref, l := t.newLeaf()
+		for i, it := range items[g[0]:g[1]] {
+			l.scores[i], l.ids[i] = it.score, it.id
 		}
-		return n.items[0]
+		l.n = int32(g[1] - g[0])
+		l.prev = prev
+		if prev != none {
+			t.leaves.at(prev).next = ref
+		}
+		prev = ref
+		level = append(level, ref)
+		firsts = append(firsts, items[g[0]])
+		sizes = append(sizes, uint32(l.n))
 	}
 	for len(level) > 1 {
-		next := make([]*node, 0, len(level)/maxItems+1)
-		for _, g := range groups(len(level)) {
-			in := &node{
-				kids:   make([]*node, 0, maxItems+1),
-				keys:   make([]item, 0, maxItems+1),
-				counts: make([]int, 0, maxItems+1),
+		gs := groups(len(level), innerMax)
+		next := make([]uint32, 0, len(gs))
+		nextFirsts := make([]item, 0, len(gs))
+		nextSizes := make([]uint32, 0, len(gs))
+		for _, g := range gs {
+			ref := t.inners.alloc()
+			in := t.inners.at(ref)
+			var size uint32
+			for i := g[0]; i < g[1]; i++ {
+				k := i - g[0]
+				in.kids[k], in.counts[k] = level[i], sizes[i]
+				in.setKey(k, firsts[i])
+				size += sizes[i]
 			}
-			for _, k := range level[g[0]:g[1]] {
-				in.kids = append(in.kids, k)
-				in.keys = append(in.keys, first(k))
-				in.counts = append(in.counts, k.size())
-			}
-			next = append(next, in)
+			in.n = int32(g[1] - g[0])
+			next = append(next, ref)
+			nextFirsts = append(nextFirsts, firsts[g[0]])
+			nextSizes = append(nextSizes, size)
 		}
-		level = next
+		level, firsts, sizes = next, nextFirsts, nextSizes
+		t.height++
 	}
-	return tree{root: level[0], n: len(items)}
+	t.root, t.n = level[0], len(items)
+	return t
 }
 
-// groups splits n into the fewest runs of at most maxItems, of even sizes,
-// so that every run but a lone one holds at least minItems.
-func groups(n int) [][2]int {
-	k := (n + maxItems - 1) / maxItems
+// groups splits n into the fewest runs of at most most, of even sizes, so
+// that every run but a lone one holds at least most/2.
+func groups(n, most int) [][2]int {
+	k := (n + most - 1) / most
 	out := make([][2]int, 0, k)
 	start := 0
 	for i := range k {
@@ -352,31 +526,58 @@ func groups(n int) [][2]int {
 	return out
 }
 
-// each calls f on the items at positions [lo, hi), in order, without
-// gathering them first.
-func (t *tree) each(lo, hi int, f func(item)) {
-	hi = min(hi, t.n)
-	if t.root == nil || lo >= hi {
-		return
-	}
-	each(t.root, lo, hi, f)
+// pool holds a tree's nodes of one kind in pages that never move, so that
+// a node is named by a uint32 index and a *T stays valid while others are
+// added. The first pages grow (1, 1, 2, 4, ... 32 nodes), so that a small
+// board costs a node or two, not a page; from index 64 on, pages are 64
+// nodes.
+type pool[T any] struct {
+	pages [][]T
+	free  []uint32
+	next  uint32 // indices below next have been handed out
 }
 
-func each(n *node, lo, hi int, f func(item)) {
-	if n.isLeaf() {
-		for _, it := range n.items[lo:hi] {
-			f(it)
-		}
-		return
+const (
+	pageBits = 6
+	pageSize = 1 << pageBits
+)
+
+// pageOf returns the page and the index in it of node i.
+func pageOf(i uint32) (int, uint32) {
+	if i < pageSize {
+		k := bits.Len32(i)
+		return k, i &^ (1 << k >> 1)
 	}
-	for i, c := range n.counts {
-		if lo < c && hi > 0 {
-			each(n.kids[i], max(lo, 0), min(hi, c), f)
-		}
-		lo -= c
-		hi -= c
-		if hi <= 0 {
-			break
-		}
-	}
+	return pageBits + int(i>>pageBits), i & (pageSize - 1)
 }
+
+func (p *pool[T]) at(i uint32) *T {
+	page, j := pageOf(i)
+	return &p.pages[page][j]
+}
+
+// alloc returns the index of a zeroed node.
+func (p *pool[T]) alloc() uint32 {
+	if n := len(p.free); n > 0 {
+		i := p.free[n-1]
+		p.free = p.free[:n-1]
+		var zero T
+		*p.at(i) = zero
+		return i
+	}
+	i := p.next
+	if i == none {
+		panic("memrank: a board's tree exceeds 4 billion nodes")
+	}
+	if page, _ := pageOf(i); page == len(p.pages) {
+		size := pageSize
+		if page <= pageBits {
+			size = max(1<<page>>1, 1)
+		}
+		p.pages = append(p.pages, make([]T, size))
+	}
+	p.next++
+	return i
+}
+
+func (p *pool[T]) release(i uint32) { p.free = append(p.free, i) }

@@ -92,39 +92,63 @@ func check(t *testing.T, m *members, tr *tree, ref []item) {
 		if r := tr.rank(m, ref[i]); r != i {
 			t.Fatalf("rank of %v = %d, want %d", ref[i], r, i)
 		}
+		if got := tr.appendRange(nil, i, i+3); !slices.Equal(got, ref[i:min(i+3, len(ref))]) {
+			t.Fatalf("items from %d = %v, want %v", i, got, ref[i:min(i+3, len(ref))])
+		}
 	}
-	if tr.root != nil {
-		checkNode(t, m, tr.root, true)
+	if tr.n == 0 {
+		return
+	}
+	var leaves []uint32
+	checkNode(t, m, tr, tr.root, tr.height, true, &leaves)
+	// The leaf list links the leaves in order, both ways.
+	prev := none
+	for i, ref := range leaves {
+		l := tr.leaves.at(ref)
+		if l.prev != prev {
+			t.Fatalf("leaf %d: prev %d, want %d", i, l.prev, prev)
+		}
+		want := none
+		if i+1 < len(leaves) {
+			want = leaves[i+1]
+		}
+		if l.next != want {
+			t.Fatalf("leaf %d: next %d, want %d", i, l.next, want)
+		}
+		prev = ref
 	}
 }
 
-// checkNode verifies counts, key bounds and occupancy; it returns the
-// node's size.
-func checkNode(t *testing.T, m *members, n *node, root bool) int {
+// checkNode verifies counts, key bounds and occupancy, and gathers the
+// leaves in order; it returns the node's size.
+func checkNode(t *testing.T, m *members, tr *tree, ref uint32, h int, root bool, leaves *[]uint32) int {
 	t.Helper()
-	if !root && n.len() < minItems {
-		t.Fatalf("node with %d entries, below %d", n.len(), minItems)
+	least, most := innerMin, innerMax
+	if h == 0 {
+		least, most = leafMin, leafMax
 	}
-	if n.len() > maxItems {
-		t.Fatalf("node with %d entries, above %d", n.len(), maxItems)
+	if n := tr.nodeLen(ref, h); (!root && n < least) || n > most {
+		t.Fatalf("node with %d entries, outside [%d, %d]", n, least, most)
 	}
-	if n.isLeaf() {
-		return len(n.items)
+	if h == 0 {
+		*leaves = append(*leaves, ref)
+		return int(tr.leaves.at(ref).n)
 	}
+	in := tr.inners.at(ref)
 	total := 0
-	for i, k := range n.kids {
-		s := checkNode(t, m, k, false)
-		if s != n.counts[i] {
-			t.Fatalf("count %d, child holds %d", n.counts[i], s)
+	for i, k := range in.kids[:in.n] {
+		s := checkNode(t, m, tr, k, h-1, false, leaves)
+		if s != int(in.counts[i]) {
+			t.Fatalf("count %d, child holds %d", in.counts[i], s)
 		}
 		total += s
 		if i > 0 {
 			first := k
-			for !first.isLeaf() {
-				first = first.kids[0]
+			for fh := h - 1; fh > 0; fh-- {
+				first = tr.inners.at(first).kids[0]
 			}
-			if m.less(first.items[0], n.keys[i]) {
-				t.Fatalf("key %v above the child's first item %v", n.keys[i], first.items[0])
+			if it := tr.leaves.at(first).item(0); m.less(it, in.key(i)) {
+				t.Fatalf("key %v above the child's first item %v", in.key(i), it)
 			}
 		}
 	}
