@@ -178,11 +178,12 @@ func (r *Reader) Leaderboard(ctx context.Context, viewer *stride.User, q BoardQu
 		// The viewer's own name is fresh from authentication.
 		names[viewerID] = viewer.Name
 	}
+	value := valueOf(q.Metric)
 	for _, e := range entries {
-		page.Entries = append(page.Entries, Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: q.Metric.Value(e.Score)})
+		page.Entries = append(page.Entries, Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: value(e.Score)})
 	}
 	if me != nil {
-		page.Me = &Standing{Rank: me.Rank, UserID: viewerID, Name: viewer.Name, Value: q.Metric.Value(me.Score)}
+		page.Me = &Standing{Rank: me.Rank, UserID: viewerID, Name: viewer.Name, Value: value(me.Score)}
 	}
 	return page, nil
 }
@@ -239,8 +240,9 @@ func (r *Reader) Top(ctx context.Context, b leaderboard.Board, limit int) (*Boar
 	}
 	page := &BoardPage{Board: describe(b, ScopeGlobal), Entries: []Standing{}}
 	page.Board.Athletes = size
+	value := valueOf(b.Metric)
 	for _, e := range entries {
-		page.Entries = append(page.Entries, Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: b.Metric.Value(e.Score)})
+		page.Entries = append(page.Entries, Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: value(e.Score)})
 	}
 	return page, nil
 }
@@ -328,6 +330,16 @@ func (r *Reader) day(date, zone string) (time.Time, error) {
 	}
 	y, m, d := r.now().In(loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
+}
+
+// valueOf is m.Value with the metric looked up once, for a page of
+// entries: the lookup walks (and builds) the list of efforts, a dozen
+// allocations each time.
+func valueOf(m leaderboard.Metric) func(score float64) float64 {
+	if m.LowerIsBetter() {
+		return func(score float64) float64 { return -score }
+	}
+	return func(score float64) float64 { return score }
 }
 
 func unit(m leaderboard.Metric) string {
