@@ -63,6 +63,11 @@ type Projector struct {
 	// Metrics, when set, receives how long after the 202 each upload's
 	// effects reached the leaderboards.
 	Metrics *Metrics
+	// OnBoardsChanged, when set, is called with what the projector has
+	// just written to the ranker (before leaderboard.changed is published,
+	// and with All after a rebuild): Reader.BoardsChanged, so that the
+	// reads of this process see the write at once.
+	OnBoardsChanged func(ChangedBoards)
 }
 
 // NewProjector returns a projector writing boards to r and publishing
@@ -225,8 +230,12 @@ func (p *Projector) writeBoards(ctx context.Context, userID string, facts []stri
 	return p.announce(ctx, ChangedBoards{UserID: userID, Sports: sortedTrue(sports), Periods: sortedTrue(periods)})
 }
 
-// announce publishes leaderboard.changed for the realtime layer.
+// announce publishes leaderboard.changed for the realtime layer, and
+// tells OnBoardsChanged first.
 func (p *Projector) announce(ctx context.Context, ch ChangedBoards) error {
+	if p.OnBoardsChanged != nil {
+		p.OnBoardsChanged(ch)
+	}
 	data, err := json.Marshal(ch)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", EventLeaderboardChanged, err)

@@ -30,13 +30,35 @@ type Reader struct {
 	ranker ranker.Ranker
 	now    func() time.Time
 	names  *nameCache
+	boards *boardCache
+
+	// BoardCacheTTL, when positive, enables the board cache: a page of a
+	// global-scope board read without around=me (the top 100, say) is
+	// read from the ranker once and served from memory for that long to
+	// every viewer; only the viewer's own standing is read for each
+	// request (none when they are on the cached page). What it allows:
+	// the page's entries and the board's size may be up to BoardCacheTTL
+	// older than the board (and names up to NameTTL plus BoardCacheTTL
+	// older than a rename), except that a viewer on the cached page is
+	// ranked where the page has them, and a viewer whose fresh rank falls
+	// on the page but who is not on it gets an uncached read. Pages are
+	// also dropped by BoardsChanged, so a write announced to this process
+	// shows at once. Replacing boards from another process (stride
+	// replay) is seen only after the TTL. Zero (the default) disables the
+	// cache. Set it before the Reader serves.
+	BoardCacheTTL time.Duration
+	// BoardCacheSize bounds the number of pages cached (each board,
+	// offset and limit is one page); DefaultBoardCacheSize if 0. When it is
+	// full, expired pages and then arbitrary ones make room.
+	BoardCacheSize int
 }
 
 // NewReader returns a Reader.
 func NewReader(s ReadStore, r ranker.Ranker, now func() time.Time) *Reader {
 	// The name cache keeps to the wall clock, not now: a clock a test
 	// holds still for the periods must not keep names forever.
-	return &Reader{store: s, ranker: r, now: now, names: newNameCache(NameTTL, MaxCachedNames, time.Now)}
+	return &Reader{store: s, ranker: r, now: now, names: newNameCache(NameTTL, MaxCachedNames, time.Now),
+		boards: newBoardCache(time.Now)}
 }
 
 // Scopes of a leaderboard read.
@@ -85,12 +107,16 @@ type BoardInfo struct {
 	Athletes  int    `json:"athletes"`
 }
 
-// BoardPage is a page of a leaderboard.
+// BoardPage is a page of a leaderboard. Entries may be shared with other
+// reads of the same page (see Reader.BoardCacheTTL): do not modify them.
 type BoardPage struct {
 	Board      BoardInfo  `json:"board"`
 	Entries    []Standing `json:"entries"`
 	Me         *Standing  `json:"me"`
 	NextCursor *string    `json:"next_cursor"`
+
+	// entriesJSON, when not nil, is Entries encoded (a cached page's).
+	entriesJSON []byte
 }
 
 func invalid(field, msg string) error {
@@ -152,31 +178,10 @@ func (r *Reader) Leaderboard(ctx context.Context, viewer *stride.User, q BoardQu
 			}
 		}
 	default:
-		// One ranker call: size, the viewer's entry and the page of one
-		// version of the board.
-		w, err := r.ranker.Window(ctx, b.Name(), viewerID, offset, limit, q.AroundMe)
-		if err != nil {
-			return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
+		if r.BoardCacheTTL > 0 && !q.AroundMe {
+			return r.cachedLeaderboard(ctx, viewer, q, b, offset, limit, page)
 		}
-		page.Board.Athletes = w.Size
-		if w.OnBoard {
-			me = &w.Member
-		}
-		entries = w.Entries
-		if !q.AroundMe && offset+limit < w.Size {
-			page.NextCursor = encodeOffset(offset + limit)
-		}
-		ids := make([]string, 0, len(entries))
-		for _, e := range entries {
-			if e.Member != viewerID {
-				ids = append(ids, e.Member)
-			}
-		}
-		if names, err = r.names.lookup(ctx, ids, r.store.UserNames); err != nil {
-			return nil, err
-		}
-		// The viewer's own name is fresh from authentication.
-		names[viewerID] = viewer.Name
+		return r.globalLeaderboard(ctx, viewer, q, b, offset, limit, page)
 	}
 	value := valueOf(q.Metric)
 	for _, e := range entries {
@@ -184,6 +189,40 @@ func (r *Reader) Leaderboard(ctx context.Context, viewer *stride.User, q BoardQu
 	}
 	if me != nil {
 		page.Me = &Standing{Rank: me.Rank, UserID: viewerID, Name: viewer.Name, Value: value(me.Score)}
+	}
+	return page, nil
+}
+
+// globalLeaderboard fills page, of a global-scope board, with one ranker
+// call: size, the viewer's entry and the page of one version of the board.
+func (r *Reader) globalLeaderboard(ctx context.Context, viewer *stride.User, q BoardQuery, b leaderboard.Board, offset, limit int, page *BoardPage) (*BoardPage, error) {
+	viewerID := viewer.ID
+	w, err := r.ranker.Window(ctx, b.Name(), viewerID, offset, limit, q.AroundMe)
+	if err != nil {
+		return nil, fmt.Errorf("read board %s: %w", b.Name(), err)
+	}
+	page.Board.Athletes = w.Size
+	if !q.AroundMe && offset+limit < w.Size {
+		page.NextCursor = encodeOffset(offset + limit)
+	}
+	ids := make([]string, 0, len(w.Entries))
+	for _, e := range w.Entries {
+		if e.Member != viewerID {
+			ids = append(ids, e.Member)
+		}
+	}
+	names, err := r.names.lookup(ctx, ids, r.store.UserNames)
+	if err != nil {
+		return nil, err
+	}
+	// The viewer's own name is fresh from authentication.
+	names[viewerID] = viewer.Name
+	value := valueOf(q.Metric)
+	for _, e := range w.Entries {
+		page.Entries = append(page.Entries, Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: value(e.Score)})
+	}
+	if w.OnBoard {
+		page.Me = &Standing{Rank: w.Member.Rank, UserID: viewerID, Name: viewer.Name, Value: value(w.Member.Score)}
 	}
 	return page, nil
 }

@@ -60,6 +60,9 @@ func (p *Projector) RebuildLeaderboards(ctx context.Context, users UserLister) (
 		stats.Boards++
 		stats.Entries += len(entries)
 	}
+	if p.OnBoardsChanged != nil {
+		p.OnBoardsChanged(ChangedBoards{All: true})
+	}
 	return stats, nil
 }
 
