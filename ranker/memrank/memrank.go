@@ -428,13 +428,31 @@ func (r *Ranker) Top(ctx context.Context, name string, offset, limit int) ([]ran
 // entries returns the entries at 0-based positions [lo, hi): one descent
 // to the leaf of lo, then along the leaves.
 func entries(b *board, lo, hi int) []ranker.Entry {
+	if lo >= min(hi, b.tree.n) {
+		return nil
+	}
+	l, i := b.tree.locate(lo)
+	return entriesAt(b, l, i, lo, hi)
+}
+
+// around returns the entries from k before the member at pos, found in
+// leaf l at index i, to k after it, walking from l instead of descending
+// again.
+func around(b *board, pos int, l *leaf, i, k int) []ranker.Entry {
+	lo := max(pos-k, 0)
+	l, i = b.tree.back(l, i, pos-lo)
+	return entriesAt(b, l, i, lo, pos+k+1)
+}
+
+// entriesAt returns the entries at positions [lo, hi), lo being index i of
+// leaf l.
+func entriesAt(b *board, l *leaf, i, lo, hi int) []ranker.Entry {
 	hi = min(hi, b.tree.n)
 	if lo >= hi {
 		return nil
 	}
 	out := make([]ranker.Entry, hi-lo)
 	size := 0
-	l, i := b.tree.locate(lo)
 	for k := 0; k < len(out); l, i = b.tree.next(l), 0 {
 		for ; i < int(l.n) && k < len(out); i++ {
 			// Rank holds the id until the names are copied below.
@@ -475,12 +493,12 @@ func (r *Ranker) Around(ctx context.Context, name, member string, k int) ([]rank
 	if !ok {
 		return nil, nil
 	}
-	pos := b.tree.rank(&b.m, item{s, id})
-	return entries(b, max(pos-k, 0), pos+k+1), nil
+	pos, l, i := b.tree.where(&b.m, item{s, id})
+	return around(b, pos, l, i, k), nil
 }
 
 // Window implements ranker.Ranker under one read lock.
-func (r *Ranker) Window(ctx context.Context, name, member string, offset, limit int, around bool) (ranker.Window, error) {
+func (r *Ranker) Window(ctx context.Context, name, member string, offset, limit int, isAround bool) (ranker.Window, error) {
 	if err := ranker.ValidateRead(name, offset, limit); err != nil {
 		return ranker.Window{}, errorf("window", err)
 	}
@@ -494,19 +512,18 @@ func (r *Ranker) Window(ctx context.Context, name, member string, offset, limit 
 		return w, nil
 	}
 	w.Size = b.size()
-	pos := -1
+	pos, l, i := -1, (*leaf)(nil), 0
 	if member != "" {
 		if s, id, ok := b.score(member); ok {
-			pos = b.tree.rank(&b.m, item{s, id})
+			pos, l, i = b.tree.where(&b.m, item{s, id})
 			w.Member, w.OnBoard = ranker.Entry{Member: member, Score: s, Rank: pos + 1}, true
 		}
 	}
 	switch {
-	case !around:
+	case !isAround:
 		w.Entries = entries(b, offset, offset+limit)
 	case pos >= 0:
-		k := limit / 2
-		w.Entries = entries(b, max(pos-k, 0), pos+k+1)
+		w.Entries = around(b, pos, l, i, limit/2)
 	}
 	return w, nil
 }

@@ -401,8 +401,15 @@ func (t *tree) merge(in *inner, j, h int) {
 
 // rank returns the 0-based position of it, which must be in the tree.
 func (t *tree) rank(m *members, it item) int {
+	pos, _, _ := t.where(m, it)
+	return pos
+}
+
+// where returns the 0-based position of it, which must be in the tree, and
+// the leaf and index that hold it.
+func (t *tree) where(m *members, it item) (int, *leaf, int) {
 	if t.n == 0 {
-		return 0
+		return 0, nil, 0
 	}
 	r := 0
 	ref := t.root
@@ -414,7 +421,20 @@ func (t *tree) rank(m *members, it item) int {
 		}
 		ref = in.kids[i]
 	}
-	return r + t.leaves.at(ref).pos(it)
+	l := t.leaves.at(ref)
+	i := l.pos(it)
+	return r + i, l, i
+}
+
+// back returns the leaf and index k positions before index i of l; there
+// must be k items before it.
+func (t *tree) back(l *leaf, i, k int) (*leaf, int) {
+	for k > i {
+		k -= i + 1
+		l = t.leaves.at(l.prev)
+		i = int(l.n) - 1
+	}
+	return l, i - k
 }
 
 // locate returns the leaf holding position pos, which must be below t.n,

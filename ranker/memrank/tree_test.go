@@ -95,6 +95,16 @@ func check(t *testing.T, m *members, tr *tree, ref []item) {
 		if got := tr.appendRange(nil, i, i+3); !slices.Equal(got, ref[i:min(i+3, len(ref))]) {
 			t.Fatalf("items from %d = %v, want %v", i, got, ref[i:min(i+3, len(ref))])
 		}
+		// Walking back from an item along the leaves.
+		_, l, j := tr.where(m, ref[i])
+		for _, k := range []int{0, 1, 5, leafMax, 3 * leafMax, i} {
+			if k > i {
+				continue
+			}
+			if bl, bj := tr.back(l, j, k); bl.item(bj) != ref[i-k] {
+				t.Fatalf("%d back from %d: %v, want %v", k, i, bl.item(bj), ref[i-k])
+			}
+		}
 	}
 	if tr.n == 0 {
 		return
