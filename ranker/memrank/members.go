@@ -59,6 +59,17 @@ func (m *members) name(id uint32) []byte {
 	return m.arena[start : start+int(n)]
 }
 
+// meanName returns the mean length of the names in the arena, removed
+// ones included, rounded up: each takes its length's byte and its bytes.
+func (m *members) meanName() int {
+	n := m.live + m.removed
+	if n == 0 {
+		return 0
+	}
+	names := len(m.arena) - n
+	return (names + n - 1) / n
+}
+
 func (m *members) hash(s string) uint32 { return uint32(maphash.String(m.seed, s)) }
 
 // find returns the id of member s, and the slot that holds it.

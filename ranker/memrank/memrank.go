@@ -452,26 +452,20 @@ func entriesAt(b *board, l *leaf, i, lo, hi int) []ranker.Entry {
 		return nil
 	}
 	out := make([]ranker.Entry, hi-lo)
-	size := 0
+	// The names share one buffer: one allocation where a string per entry
+	// would be hi-lo of them. It is sized for names of the board's mean
+	// length, which saves reading every name twice; if it runs short, it
+	// grows, and a Builder never rewrites what it holds, so each String
+	// taken along the way stays valid.
+	var sb strings.Builder
+	sb.Grow(len(out) * b.m.meanName())
 	for k := 0; k < len(out); l, i = b.tree.next(l), 0 {
 		for ; i < int(l.n) && k < len(out); i++ {
-			// Rank holds the id until the names are copied below.
-			id := l.ids[i]
-			out[k].Score, out[k].Rank = l.scores[i], int(id)
-			size += len(b.m.name(id))
+			start := sb.Len()
+			sb.Write(b.m.name(l.ids[i]))
+			out[k] = ranker.Entry{Member: sb.String()[start:], Score: l.scores[i], Rank: lo + k + 1}
 			k++
 		}
-	}
-	// The names share one buffer: one allocation where a string per entry
-	// would be hi-lo of them. A Builder never rewrites what it holds, so
-	// each String taken along the way stays valid.
-	var sb strings.Builder
-	sb.Grow(size)
-	for i := range out {
-		start := sb.Len()
-		sb.Write(b.m.name(uint32(out[i].Rank)))
-		out[i].Member = sb.String()[start:]
-		out[i].Rank = lo + i + 1
 	}
 	return out
 }
