@@ -46,7 +46,20 @@ type Config struct {
 	// Source names this process in the events the service writes, as
 	// the other services' source does ("stride/api"); "stride" if empty.
 	Source string
+	// AuthCacheTTL is how long an authenticated access token is trusted
+	// without checking its signature and session again; 0 checks on
+	// every request. Changes made through this service apply at once in
+	// this process; changes made by another process (another API node)
+	// within this TTL.
+	AuthCacheTTL time.Duration
+	// AuthCacheSize bounds the tokens remembered (DefaultAuthCacheSize if
+	// zero).
+	AuthCacheSize int
 }
+
+// DefaultAuthCacheSize bounds the authentication cache: about 1 KB an
+// entry, so at most a few tens of MB.
+const DefaultAuthCacheSize = 20000
 
 // EventUserDeleted is written with an account's deletion: the store's
 // cascade removes what the account owned, but the projections kept
@@ -70,6 +83,8 @@ type Service struct {
 	// dummyHash is verified against when an email is unknown, so that a
 	// sign-in for a missing account takes as long as a wrong password.
 	dummyHash string
+	// principals is nil when Config.AuthCacheTTL is zero.
+	principals *principalCache
 }
 
 // New returns a Service. now is the clock (time.Now in production).
@@ -95,8 +110,12 @@ func New(s Store, signer *auth.Signer, cfg Config, log *slog.Logger, now func() 
 	if cfg.Source == "" {
 		cfg.Source = "stride"
 	}
+	if cfg.AuthCacheSize <= 0 {
+		cfg.AuthCacheSize = DefaultAuthCacheSize
+	}
 	return &Service{
-		store: s, signer: signer, throttle: NewThrottle(cfg.Throttle), cfg: cfg,
+		principals: newPrincipalCache(cfg.AuthCacheTTL, cfg.AuthCacheSize),
+		store:      s, signer: signer, throttle: NewThrottle(cfg.Throttle), cfg: cfg,
 		hashSlot: make(chan struct{}, cfg.MaxConcurrentHashes), log: log, now: now,
 		dummyHash: auth.HashPassword("stride-dummy-password-for-timing"),
 	}
@@ -348,6 +367,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, err
 		Hash: nextHash, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL),
 	}, now)
 	if stride.ErrorCode(err) == stride.ETOKENREUSED {
+		// The revoked session's athlete is not known here.
+		s.principals.forgetAll()
 		s.log.WarnContext(ctx, "refresh token reused; its session was revoked")
 		return nil, stride.Errorf(stride.EUNAUTHORIZED, "This refresh token was already used; the session has been revoked. Sign in again.")
 	}
@@ -364,17 +385,24 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, err
 // Logout ends the caller's session: its refresh token and access tokens
 // stop working at once.
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
-	return s.store.RevokeSession(ctx, p.User.ID, p.SessionID, s.now().UTC())
+	err := s.store.RevokeSession(ctx, p.User.ID, p.SessionID, s.now().UTC())
+	s.principals.forgetUser(p.User.ID)
+	return err
 }
 
-// Authenticate resolves an access token to its caller, checking on every
-// request that the session is live and the account active.
+// Authenticate resolves an access token to its caller, checking that the
+// session is live and the account active: on every request, or, with an
+// authentication cache, once per token per Config.AuthCacheTTL.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
 	now := s.now()
+	if p, ok := s.principals.get(accessToken, now); ok {
+		return p, nil
+	}
 	claims, err := s.signer.Verify(accessToken, now)
 	if err != nil {
 		return nil, stride.Errorf(stride.EUNAUTHORIZED, "The access token is invalid or expired.")
 	}
+	st := s.principals.stampFor(claims.UserID)
 	u, err := s.store.SessionUser(ctx, claims.SessionID, now.UTC())
 	if err != nil {
 		return nil, err
@@ -382,7 +410,9 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 	if u.ID != claims.UserID {
 		return nil, stride.Errorf(stride.EUNAUTHORIZED, "The access token is invalid or expired.")
 	}
-	return &Principal{User: u, SessionID: claims.SessionID, ExpiresAt: claims.ExpiresAt}, nil
+	p := &Principal{User: u, SessionID: claims.SessionID, ExpiresAt: claims.ExpiresAt}
+	s.principals.put(accessToken, p, st, now)
+	return p, nil
 }
 
 // UpdateProfile applies a partial update to the caller's profile.
@@ -397,6 +427,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, upd stride.Pr
 	if err := s.store.UpdateProfile(ctx, u); err != nil {
 		return nil, err
 	}
+	s.principals.forgetUser(u.ID)
 	return u, nil
 }
 
@@ -417,6 +448,7 @@ func (s *Service) DeleteAccount(ctx context.Context, p *Principal) error {
 	if err := s.store.DeleteUser(ctx, id, ev); err != nil {
 		return err
 	}
+	s.principals.forgetUser(id)
 	s.log.InfoContext(ctx, "account deleted", "user_id", p.User.ID)
 	return nil
 }
@@ -445,6 +477,7 @@ func (s *Service) SetUserStatus(ctx context.Context, p *Principal, id, status st
 	if err := s.store.SetUserStatus(ctx, id, status, s.now().UTC()); err != nil {
 		return nil, err
 	}
+	s.principals.forgetUser(id)
 	s.log.InfoContext(ctx, "account status changed", "user_id", id, "status", status, "by", p.User.ID)
 	return s.store.UserByID(ctx, id)
 }

@@ -176,6 +176,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		accessTTL       = s.duration("access-token-ttl", 15*time.Minute, "lifetime of an access token")
 		refreshTTL      = s.duration("refresh-token-ttl", 30*24*time.Hour, "lifetime of a refresh token")
 		sessionTTL      = s.duration("session-ttl", 90*24*time.Hour, "a session ends this long after sign-in, however often it is refreshed")
+		authCacheTTL    = s.duration("auth-cache-ttl", 5*time.Second, "trust an authenticated access token this long without checking its session again (0: check every request); sign-outs and account changes made on this node apply at once, those made on another node within this time")
 		registration    = s.string("registration", account.RegistrationOpen, "who may register: open, invite or closed")
 		adminEmail      = s.string("bootstrap-admin-email", "", "create this administrator at start-up if no account has this email")
 		adminPassword   = s.string("bootstrap-admin-password", "", "password of the bootstrap administrator")
@@ -257,6 +258,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	source := "stride/" + *role
 	accounts := account.New(db, signer, account.Config{
 		Registration: *registration, RefreshTTL: *refreshTTL, SessionTTL: *sessionTTL, Source: source,
+		AuthCacheTTL: *authCacheTTL,
 	}, log, time.Now)
 	if *adminEmail != "" {
 		if err := bootstrapAdmin(ctx, accounts, *adminEmail, *adminPassword, log); err != nil {
