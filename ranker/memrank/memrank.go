@@ -431,6 +431,11 @@ func entries(b *board, lo, hi int) []ranker.Entry {
 	if lo >= min(hi, b.tree.n) {
 		return nil
 	}
+	if b.tree.isTiny() {
+		var l leaf
+		b.tree.tinyLeaf(&l)
+		return entriesAt(b, &l, lo, lo, hi)
+	}
 	l, i := b.tree.locate(lo)
 	return entriesAt(b, l, i, lo, hi)
 }
@@ -440,6 +445,9 @@ func entries(b *board, lo, hi int) []ranker.Entry {
 // again.
 func around(b *board, pos int, l *leaf, i, k int) []ranker.Entry {
 	lo := max(pos-k, 0)
+	if l == nil { // a tiny tree
+		return entries(b, lo, pos+k+1)
+	}
 	l, i = b.tree.back(l, i, pos-lo)
 	return entriesAt(b, l, i, lo, pos+k+1)
 }

@@ -1,6 +1,9 @@
 package memrank
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+)
 
 // The board's order is kept in a B+ tree whose inner nodes count the items
 // under each child, so that the position of an item (its rank) and the item
@@ -56,12 +59,47 @@ type inner struct {
 	n      int32
 }
 
+// A small tree keeps its items in tiny, sorted, and has no nodes: a leaf
+// is 768 bytes, and many boards (a club's week, a small race) hold a
+// handful of members. A tree leaves tiny when it grows past tinyMax items,
+// and goes back only when emptied or rebuilt small (see build).
 type tree struct {
+	tiny   []item
+	*nodes // nil while tiny
+	n      int
+}
+
+type nodes struct {
 	leaves pool[leaf]
 	inners pool[inner]
 	root   uint32
 	height int // levels of inner nodes: 0 if the root is a leaf
-	n      int
+}
+
+const tinyMax = leafMin + 1
+
+// isTiny reports whether the items are in tiny (all of them, or none).
+func (t *tree) isTiny() bool { return t.nodes == nil }
+
+// tinyPos returns the index of the first item of tiny not before it.
+func (t *tree) tinyPos(m *members, it item) int {
+	i := 0
+	for i < len(t.tiny) && t.tiny[i].score > it.score {
+		i++
+	}
+	for i < len(t.tiny) && t.tiny[i].score == it.score && m.nameLess(t.tiny[i].id, it.id) {
+		i++
+	}
+	return i
+}
+
+// tinyLeaf copies the items of a tiny tree into *l, a leaf of no pool,
+// for the readers that walk leaves.
+func (t *tree) tinyLeaf(l *leaf) {
+	for i, it := range t.tiny {
+		l.scores[i], l.ids[i] = it.score, it.id
+	}
+	l.n, l.prev, l.next = int32(len(t.tiny)), none, none
 }
 
 func (l *leaf) item(i int) item { return item{l.scores[i], l.ids[i]} }
@@ -196,9 +234,13 @@ func (t *tree) newLeaf() (uint32, *leaf) {
 
 // insert adds it, which must not be in the tree.
 func (t *tree) insert(m *members, it item) {
-	if t.n == 0 {
-		*t = tree{}
-		t.root, _ = t.newLeaf()
+	if t.isTiny() {
+		t.tiny = slices.Insert(t.tiny, t.tinyPos(m, it), it)
+		t.n++
+		if t.n > tinyMax {
+			*t = build(t.tiny)
+		}
+		return
 	}
 	if right, key, size, split := t.insertInto(m, t.root, t.height, it); split {
 		ref := t.inners.alloc()
@@ -271,7 +313,14 @@ func (t *tree) insertInto(m *members, ref uint32, h int, it item) (right uint32,
 
 // delete removes it, which must be in the tree.
 func (t *tree) delete(m *members, it item) {
-	if t.n == 0 || !t.deleteFrom(m, t.root, t.height, it) {
+	if t.isTiny() {
+		if p := t.tinyPos(m, it); p < len(t.tiny) && t.tiny[p] == it {
+			t.tiny = slices.Delete(t.tiny, p, p+1)
+			t.n--
+		}
+		return
+	}
+	if !t.deleteFrom(m, t.root, t.height, it) {
 		return
 	}
 	t.n--
@@ -406,10 +455,11 @@ func (t *tree) rank(m *members, it item) int {
 }
 
 // where returns the 0-based position of it, which must be in the tree, and
-// the leaf and index that hold it.
+// the leaf and index that hold it (no leaf if the tree is tiny).
 func (t *tree) where(m *members, it item) (int, *leaf, int) {
-	if t.n == 0 {
-		return 0, nil, 0
+	if t.isTiny() {
+		p := t.tinyPos(m, it)
+		return p, nil, p
 	}
 	r := 0
 	ref := t.root
@@ -467,6 +517,9 @@ func (t *tree) appendRange(out []item, lo, hi int) []item {
 	if lo >= hi {
 		return out
 	}
+	if t.isTiny() {
+		return append(out, t.tiny[lo:hi]...)
+	}
 	l, i := t.locate(lo)
 	for k := hi - lo; k > 0; l, i = t.next(l), 0 {
 		j := min(int(l.n), i+k)
@@ -481,10 +534,14 @@ func (t *tree) appendRange(out []item, lo, hi int) []item {
 // build returns a tree of items, which must be sorted by members.less and
 // distinct, in O(n): the rebuild path, far cheaper than n inserts.
 func build(items []item) tree {
-	var t tree
-	if len(items) == 0 {
+	if len(items) <= tinyMax {
+		var t tree
+		if len(items) > 0 {
+			t.tiny, t.n = slices.Clone(items), len(items)
+		}
 		return t
 	}
+	t := tree{nodes: &nodes{}}
 	gs := groups(len(items), leafMax)
 	level := make([]uint32, 0, len(gs))
 	firsts := make([]item, 0, len(gs))

@@ -28,7 +28,7 @@ func TestTreeAgainstSortedSlice(t *testing.T) {
 		return 0
 	}
 	present := map[string]uint32{}
-	for round, target := range []int{9_000, 200, 6_000, 0, 3_000} {
+	for round, target := range []int{20, 0, 9_000, 200, 6_000, 0, 3_000} {
 		for len(present) != target {
 			if len(present) < target && (rng.IntN(4) > 0 || len(present) == 0) {
 				name := fmt.Sprintf("m%06d", rng.IntN(1_000_000))
@@ -50,14 +50,17 @@ func TestTreeAgainstSortedSlice(t *testing.T) {
 				i, _ := slices.BinarySearchFunc(ref, it, cmp)
 				ref = slices.Delete(ref, i, i+1)
 			}
-			if rng.IntN(3000) == 0 {
+			if rng.IntN(3000) == 0 || len(ref) <= 2*tinyMax {
 				check(t, m, &tr, ref)
 			}
 		}
 		check(t, m, &tr, ref)
 		t.Logf("round %d: %d items", round, len(ref))
 	}
-	// The bulk builder gives the same tree contents and stays editable.
+	// The bulk builder gives the same tree contents and stays editable, a
+	// small tree included.
+	small := build(slices.Clone(ref[:tinyMax]))
+	check(t, m, &small, ref[:tinyMax])
 	tr = build(slices.Clone(ref))
 	check(t, m, &tr, ref)
 	for _, it := range slices.Clone(ref[:2000]) {
@@ -98,7 +101,7 @@ func check(t *testing.T, m *members, tr *tree, ref []item) {
 		// Walking back from an item along the leaves.
 		_, l, j := tr.where(m, ref[i])
 		for _, k := range []int{0, 1, 5, leafMax, 3 * leafMax, i} {
-			if k > i {
+			if k > i || l == nil {
 				continue
 			}
 			if bl, bj := tr.back(l, j, k); bl.item(bj) != ref[i-k] {
@@ -106,7 +109,10 @@ func check(t *testing.T, m *members, tr *tree, ref []item) {
 			}
 		}
 	}
-	if tr.n == 0 {
+	if tr.isTiny() {
+		if !slices.Equal(tr.tiny, ref) || len(ref) > tinyMax {
+			t.Fatalf("tiny tree of %d items differs from the sorted slice", len(tr.tiny))
+		}
 		return
 	}
 	var leaves []uint32
