@@ -65,6 +65,8 @@ type harness struct {
 	srv     *httptest.Server
 	stop    context.CancelFunc
 	runDone chan error
+	// changed receives what the hub passes to its BoardsChanged hook.
+	changed chan standings.ChangedBoards
 }
 
 var natsOnce struct {
@@ -134,6 +136,13 @@ func newHarness(t testing.TB, tune func(*Config)) *harness {
 	h.boards = &countingBoards{Reader: standings.NewReader(db, h.rank, time.Now)}
 	rec := NewRecorder(db, h.uploads, h.sent, cfg, time.Now)
 	h.hub = NewHub(cfg, h.auth, rec, db, h.boards, b, NewMetrics(h.reg), quiet)
+	h.changed = make(chan standings.ChangedBoards, 64)
+	h.hub.BoardsChanged = func(ch standings.ChangedBoards) {
+		select {
+		case h.changed <- ch:
+		default: // tests that do not read them
+		}
+	}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.auth.Authenticate(r.Context(), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 		if err != nil {

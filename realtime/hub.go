@@ -64,6 +64,10 @@ type Hub struct {
 	// OriginPatterns are the browser origins (host patterns) allowed to
 	// connect; native clients send no Origin.
 	OriginPatterns []string
+	// BoardsChanged, when set, is told of every leaderboard.changed this
+	// node receives, watched or not: how an API process without the
+	// projector learns that its cached board pages are stale.
+	BoardsChanged func(standings.ChangedBoards)
 
 	mu         sync.Mutex
 	conns      map[*Conn]struct{}
@@ -179,6 +183,9 @@ func (h *Hub) route(topic string, payload []byte) {
 		var ch standings.ChangedBoards
 		if json.Unmarshal(payload, &ch) != nil {
 			return
+		}
+		if h.BoardsChanged != nil {
+			h.BoardsChanged(ch)
 		}
 		h.mu.Lock()
 		for _, w := range h.boardState {

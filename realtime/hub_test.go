@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,23 @@ import (
 	"github.com/stridehq/stride/ranker"
 	"github.com/stridehq/stride/standings"
 )
+
+// Every leaderboard.changed a node hears reaches its BoardsChanged hook,
+// whether or not anyone on the node watches the board: it is how an API
+// process's cached pages learn that they are stale.
+func TestBoardChangesReachTheHookUnwatched(t *testing.T) {
+	h := newHarness(t, nil)
+	want := standings.ChangedBoards{UserID: "u1", Sports: []string{"all", "running"}, Periods: []string{"all:all", "week:2020-W01"}}
+	h.broadcast(topicBoards, want)
+	select {
+	case got := <-h.changed:
+		if got.UserID != want.UserID || !slices.Equal(got.Sports, want.Sports) || !slices.Equal(got.Periods, want.Periods) {
+			t.Fatalf("hook got %+v, want %+v", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hook was not called")
+	}
+}
 
 func TestLeaderboardPushesAreCoalesced(t *testing.T) {
 	const watchers, changes = 50, 20

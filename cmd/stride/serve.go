@@ -188,6 +188,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		sweepEvery      = s.duration("sweep-every", 30*time.Second, "how often to look for such uploads")
 		maxUpload       = s.int64("max-upload-bytes", stridehttp.DefaultMaxUploadBytes, "largest accepted upload body, before decompression")
 		blobDir         = s.string("blob-dir", "", "directory for upload bodies over --inline-upload-bytes (default DATA_DIR/blobs with embedded SQLite; with PostgreSQL bodies stay in the database unless this names a directory every node shares)")
+		boardCacheTTL   = s.duration("leaderboard-cache-ttl", time.Second, "serve a page of a global leaderboard (not around=me) from memory for this long; writes this process makes or hears of drop it at once (0: read the ranker on every request)")
 		boardInterval   = s.duration("realtime-board-interval", time.Second, "the most often a watched leaderboard is pushed to WebSocket clients (changes in between are coalesced)")
 		pingInterval    = s.duration("realtime-ping-interval", 30*time.Second, "how often WebSocket clients are pinged; one that does not answer within half of it is disconnected")
 		inlineUpload    = s.int64("inline-upload-bytes", ingest.DefaultInlineLimit, "upload bodies up to this size are kept in the database row")
@@ -316,6 +317,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	uploads.Metrics, worker.Metrics = ingestMetrics, ingestMetrics
 	projector.Metrics = standings.NewMetrics(reg)
 	reader := standings.NewReader(db, rk, time.Now)
+	reader.BoardCacheTTL = *boardCacheTTL
+	projector.OnBoardsChanged = reader.BoardsChanged
 	var hub *realtime.Hub
 	var recorder *realtime.Recorder
 	if *role != "worker" {
@@ -324,6 +327,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		recorder = realtime.NewRecorder(db, uploads, eventBus.Fanout, rtCfg, time.Now)
 		hub = realtime.NewHub(rtCfg, accounts, recorder, db, reader, eventBus.Fanout, realtime.NewMetrics(reg), log)
 		hub.OriginPatterns = originHosts(splitList(*corsOrigins))
+		hub.BoardsChanged = reader.BoardsChanged
 	}
 	api := stridehttp.New(stridehttp.Config{
 		CORSOrigins: splitList(*corsOrigins), TrustedProxies: proxies, MetricsOnMainAddr: *metricsAddr == "", Version: version,
