@@ -17,7 +17,7 @@ import (
 // table of offsets, so that reading a name costs one cache miss, not two.
 //
 // Ids are not reused: a removed member's name stays in the arena, so that
-// the tree's stale routing keys (see node) still compare correctly. When
+// the tree's stale routing keys (see inner) still compare correctly. When
 // removed members outnumber live ones the board is compacted (see
 // board.compact), which renumbers everything at once.
 type members struct {
