@@ -286,8 +286,8 @@ type groupKey struct {
 type totals struct {
 	distance, duration, elevation float64
 	count                         int
-	// counted holds the top-level activities already counted: a
-	// triathlon's legs count once on the all-sports board.
+	// counted holds the multisport activities whose legs were already
+	// counted: a triathlon's legs count once on the all-sports board.
 	counted map[string]struct{}
 	efforts map[string]float64 // best value so far, in the metric's own sense
 }
@@ -329,44 +329,63 @@ func counts(f stride.ActivityFacts) bool {
 // accumulate sums the facts within period p by sport, tier and env.
 func accumulate(facts []stride.ActivityFacts, p Period) map[groupKey]*totals {
 	acc := map[groupKey]*totals{}
+	// The groups of one sport, by tier and env, found with one lookup per
+	// fact instead of one per group: this loop runs over the athlete's
+	// whole history on every event.
+	type sportGroups struct {
+		sport string
+		by    [2][2]*totals // [followers, public][all, outdoor]
+	}
+	bySport := map[string]*sportGroups{}
+	groupsOf := func(sport string) *sportGroups {
+		g := bySport[sport]
+		if g == nil {
+			g = &sportGroups{sport: sport}
+			bySport[sport] = g
+		}
+		return g
+	}
+	allSports := groupsOf(AllSports)
+	tiers, envs := [2]Tier{TierFollowers, TierPublic}, [2]Env{EnvAll, EnvOutdoor}
 	first, last := p.Bounds()
 	for _, f := range facts {
 		if !counts(f) || (p.Kind != All && (f.LocalDate < first || f.LocalDate > last)) {
 			continue
 		}
-		tiers := []Tier{TierFollowers}
-		if f.Visibility == stride.VisibilityPublic {
-			tiers = append(tiers, TierPublic)
-		}
-		envs := []Env{EnvAll}
-		if !f.Indoor && !f.Virtual {
-			envs = append(envs, EnvOutdoor)
-		}
+		public := f.Visibility == stride.VisibilityPublic
+		outdoor := !f.Indoor && !f.Virtual
 		duration := f.MovingS
 		if duration <= 0 {
 			duration = f.ElapsedS
 		}
-		for _, sport := range []string{f.Sport, AllSports} {
-			for _, tier := range tiers {
-				for _, env := range envs {
-					k := groupKey{sport, tier, env}
-					t := acc[k]
+		for _, g := range [2]*sportGroups{groupsOf(f.Sport), allSports} {
+			for ti, tier := range tiers {
+				if tier == TierPublic && !public {
+					continue
+				}
+				for ei, env := range envs {
+					if env == EnvOutdoor && !outdoor {
+						continue
+					}
+					t := g.by[ti][ei]
 					if t == nil {
 						t = &totals{}
-						acc[k] = t
+						g.by[ti][ei] = t
+						acc[groupKey{g.sport, tier, env}] = t
 					}
 					t.distance += max(f.DistanceM, 0)
 					t.duration += max(duration, 0)
 					t.elevation += max(f.AscentM, 0)
-					top := f.ActivityID
-					if f.ParentID != "" {
-						top = f.ParentID
-					}
-					if _, dup := t.counted[top]; !dup {
+					// A standalone activity is one fact; the legs of a
+					// multisport activity count it once. Only legs need
+					// the set.
+					if f.ParentID == "" {
+						t.count++
+					} else if _, dup := t.counted[f.ParentID]; !dup {
 						if t.counted == nil {
 							t.counted = map[string]struct{}{}
 						}
-						t.counted[top] = struct{}{}
+						t.counted[f.ParentID] = struct{}{}
 						t.count++
 					}
 					for name, v := range f.Efforts {

@@ -1,6 +1,7 @@
 package leaderboard
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -213,5 +214,29 @@ func TestParseMetric(t *testing.T) {
 	}
 	if m := Metric("best_5k"); m.Value(m.Score(1234)) != 1234 || m.Score(1234) != -1234 {
 		t.Error("time efforts must rank the fastest first")
+	}
+}
+
+// BenchmarkScores is the projector's board computation for one event of an
+// athlete with a long history: every board of the touched day's periods,
+// from all their activities (the store reads them; this is the rest).
+func BenchmarkScores(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		b.Run(fmt.Sprintf("activities=%d", n), func(b *testing.B) {
+			facts := make([]stride.ActivityFacts, n)
+			start := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+			for i := range facts {
+				d := start.AddDate(0, 0, i*2000/n).Format(time.DateOnly)
+				facts[i] = fact(fmt.Sprintf("a%05d", i), []string{"running", "cycling"}[i%2], d, stride.VisibilityPublic, 5+float64(i%20))
+			}
+			last := facts[n-1]
+			touched := []Touched{{Sport: last.Sport, LocalDate: last.LocalDate}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Scores(facts, touched); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
