@@ -12,15 +12,19 @@ import (
 
 var _ store.Standings = (*DB)(nil)
 
+// qActivityFacts reads from the index activities_facts alone (0007), in
+// its order: it runs on every event of the athlete.
+const qActivityFacts = `SELECT a.id, coalesce(a.parent_id, ''), a.user_id, a.sport, a.start_time, a.local_date,
+		coalesce(p.visibility, a.visibility), a.indoor, a.virtual, a.distance_m, a.moving_s, a.elapsed_s, a.ascent_m, a.efforts
+	FROM activities a LEFT JOIN activities p ON p.id = a.parent_id
+	WHERE a.user_id = ? AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
+	ORDER BY a.start_time, a.id`
+
 // ActivityFacts implements store.Standings. A leg takes its parent's
 // visibility from the parent row, so a leg can never be seen where its
 // multisport activity cannot.
 func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.ActivityFacts, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT a.id, coalesce(a.parent_id, ''), a.user_id, a.sport, a.start_time, a.local_date,
-			coalesce(p.visibility, a.visibility), a.indoor, a.virtual, a.distance_m, a.moving_s, a.elapsed_s, a.ascent_m, a.efforts
-		FROM activities a LEFT JOIN activities p ON p.id = a.parent_id
-		WHERE a.user_id = ? AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
-		ORDER BY a.start_time, a.id`, userID)
+	rows, err := db.read.QueryContext(ctx, qActivityFacts, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
 	}

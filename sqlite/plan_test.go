@@ -1,0 +1,79 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The projector runs the facts query on every event of an athlete, over
+// their whole history: it must be answered from its index, in the index's
+// order, without touching the table's large columns or sorting.
+func TestActivityFactsPlan(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "stride.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+qActivityFacts, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(plan, "\n")
+	if !strings.Contains(all, "SEARCH a USING COVERING INDEX activities_facts") || strings.Contains(all, "TEMP B-TREE") {
+		t.Fatalf("the facts query is not answered from its index in order:\n%s", all)
+	}
+}
+
+// BenchmarkActivityFacts reads the facts of an athlete with 2,000 GPS
+// activities, each with a 4 KB polyline and 6 KB of details, as the
+// projector does on each of their events.
+func BenchmarkActivityFacts(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "stride.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, name, role, status, units, default_visibility, created_at, updated_at)
+		VALUES ('u1', 'a@example.com', 'x', 'A', 'athlete', 'active', 'metric', 'public', 0, 0)`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+		INSERT INTO activities (id, user_id, upload_id, sport, visibility, start_time, end_time, elapsed_s, timer_s, moving_s,
+			distance_m, ascent_m, descent_m, avg_speed_mps, max_speed_mps, calories, polyline, details, created_at, updated_at,
+			local_date, efforts)
+		SELECT printf('a%05d', i), 'u1', 'up', 'running', 'public', i * 86400000000, i * 86400000000 + 3600000000, 3600, 3600,
+			3500, 10000, 50, 50, 3, 4, 500, hex(randomblob(2000)), '{"x":"' || hex(randomblob(3000)) || '"}', 0, 0,
+			date(i * 86400, 'unixepoch'), '{"best_5k":1200}' FROM n`); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		facts, err := db.ActivityFacts(ctx, "u1")
+		if err != nil || len(facts) != 2000 {
+			b.Fatalf("%d facts, %v", len(facts), err)
+		}
+	}
+}
