@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"github.com/stridehq/stride"
 	"github.com/stridehq/stride/account"
 	"github.com/stridehq/stride/auth"
-	"github.com/stridehq/stride/sqlite"
+	"github.com/stridehq/stride/sqlite/sqlitetest"
 )
 
 // newService is the account service on a real SQLite store with an
@@ -20,15 +19,7 @@ import (
 // forget, it forgets because the service told it to, not by expiry.
 func newService(t *testing.T) *account.Service {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "stride.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	signer, err := auth.NewSigner([]byte(strings.Repeat("k", 32)), "stride", time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -2,13 +2,11 @@ package http_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,21 +17,13 @@ import (
 	"github.com/stridehq/stride/account"
 	"github.com/stridehq/stride/auth"
 	stridehttp "github.com/stridehq/stride/http"
-	"github.com/stridehq/stride/sqlite"
+	"github.com/stridehq/stride/sqlite/sqlitetest"
 )
 
 // newAPI serves the real API over a real SQLite store.
 func newAPI(t testing.TB) http.Handler {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "stride.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	signer, err := auth.NewSigner([]byte(strings.Repeat("f", 32)), "stride", time.Minute)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +28,7 @@ import (
 	"github.com/stridehq/stride/nats"
 	"github.com/stridehq/stride/ranker/memrank"
 	"github.com/stridehq/stride/sqlite"
+	"github.com/stridehq/stride/sqlite/sqlitetest"
 	"github.com/stridehq/stride/standings"
 )
 
@@ -116,14 +116,7 @@ func newHarness(t testing.TB, tune func(*Config)) *harness {
 	if tune != nil {
 		tune(&cfg)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "stride.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	b, err := sharedNATS(t).Connect(ctx, nats.Options{Prefix: fmt.Sprintf("rt%d", natsOnce.n.Add(1)), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

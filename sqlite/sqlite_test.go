@@ -6,21 +6,14 @@ import (
 	"testing"
 
 	"github.com/stridehq/stride/sqlite"
+	"github.com/stridehq/stride/sqlite/sqlitetest"
 	"github.com/stridehq/stride/store"
 	"github.com/stridehq/stride/store/storetest"
 )
 
 func openTestDB(t *testing.T) *sqlite.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "stride.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	return db
 }
 
