@@ -180,12 +180,12 @@ func (s *Service) Accept(ctx context.Context, in Upload) (*Answer, error) {
 	}
 	existing, err := s.store.AcceptUpload(ctx, up, ev, idem)
 	if err != nil {
-		if up.BlobKey != "" {
-			_ = s.Blobs.Delete(context.WithoutCancel(ctx), up.BlobKey)
-		}
+		// The body stays: an error does not mean nothing was stored (the
+		// client hung up while its upload committed, a commit whose answer
+		// was lost). If no upload names it, the blob sweeper removes it.
 		return nil, fmt.Errorf("accept upload: %w", err)
 	}
-	if existing != nil { // another node took the same key first
+	if existing != nil { // another node took the same key first: nothing was stored
 		if up.BlobKey != "" {
 			_ = s.Blobs.Delete(context.WithoutCancel(ctx), up.BlobKey)
 		}
