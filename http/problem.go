@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -73,7 +74,13 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			w.Header().Set("Retry-After", strconv.Itoa(se.RetryAfter))
 		}
 	}
-	if kind.status >= 500 {
+	switch {
+	case kind.status >= 500 && errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client hung up first: nobody reads this answer, and nothing
+		// failed on our side; what it asked for may still have taken effect
+		// (an upload committed after its caller left is processed as usual).
+		log.InfoContext(r.Context(), "client went away before the answer", "err", err.Error())
+	case kind.status >= 500:
 		log.ErrorContext(r.Context(), "request failed", "err", err.Error(), "status", kind.status)
 	}
 	body, _ := json.Marshal(p)
