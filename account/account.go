@@ -50,7 +50,8 @@ type Config struct {
 	// without checking its signature and session again; 0 checks on
 	// every request. Changes made through this service apply at once in
 	// this process; changes made by another process (another API node)
-	// within this TTL.
+	// when announced (Service.AuthChanged, Forget), within this TTL if the
+	// announcement is lost.
 	AuthCacheTTL time.Duration
 	// AuthCacheSize bounds the tokens remembered (DefaultAuthCacheSize if
 	// zero).
@@ -85,6 +86,31 @@ type Service struct {
 	dummyHash string
 	// principals is nil when Config.AuthCacheTTL is zero.
 	principals *principalCache
+
+	// AuthChanged, when set, is told of every change this service makes
+	// that ends or alters an athlete's authentication (their id, or "" for
+	// every athlete), after this process's cache has forgotten it: how
+	// other API processes learn to forget it too, sooner than their TTL.
+	// It must not block.
+	AuthChanged func(userID string)
+}
+
+// Forget drops what the authentication cache holds for an athlete ("" for
+// everyone): for a change another process made and announced.
+func (s *Service) Forget(userID string) {
+	if userID == "" {
+		s.principals.forgetAll()
+		return
+	}
+	s.principals.forgetUser(userID)
+}
+
+// forget drops an athlete's cached tokens here and announces it.
+func (s *Service) forget(userID string) {
+	s.Forget(userID)
+	if s.AuthChanged != nil {
+		s.AuthChanged(userID)
+	}
 }
 
 // New returns a Service. now is the clock (time.Now in production).
@@ -368,7 +394,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, err
 	}, now)
 	if stride.ErrorCode(err) == stride.ETOKENREUSED {
 		// The revoked session's athlete is not known here.
-		s.principals.forgetAll()
+		s.forget("")
 		s.log.WarnContext(ctx, "refresh token reused; its session was revoked")
 		return nil, stride.Errorf(stride.EUNAUTHORIZED, "This refresh token was already used; the session has been revoked. Sign in again.")
 	}
@@ -386,7 +412,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Grant, err
 // stop working at once.
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	err := s.store.RevokeSession(ctx, p.User.ID, p.SessionID, s.now().UTC())
-	s.principals.forgetUser(p.User.ID)
+	s.forget(p.User.ID)
 	return err
 }
 
@@ -427,7 +453,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, upd stride.Pr
 	if err := s.store.UpdateProfile(ctx, u); err != nil {
 		return nil, err
 	}
-	s.principals.forgetUser(u.ID)
+	s.forget(u.ID)
 	return u, nil
 }
 
@@ -448,7 +474,7 @@ func (s *Service) DeleteAccount(ctx context.Context, p *Principal) error {
 	if err := s.store.DeleteUser(ctx, id, ev); err != nil {
 		return err
 	}
-	s.principals.forgetUser(id)
+	s.forget(id)
 	s.log.InfoContext(ctx, "account deleted", "user_id", p.User.ID)
 	return nil
 }
@@ -477,7 +503,7 @@ func (s *Service) SetUserStatus(ctx context.Context, p *Principal, id, status st
 	if err := s.store.SetUserStatus(ctx, id, status, s.now().UTC()); err != nil {
 		return nil, err
 	}
-	s.principals.forgetUser(id)
+	s.forget(id)
 	s.log.InfoContext(ctx, "account status changed", "user_id", id, "status", status, "by", p.User.ID)
 	return s.store.UserByID(ctx, id)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,13 +19,53 @@ import (
 // authentication cache far longer than any test: whatever the cache must
 // forget, it forgets because the service told it to, not by expiry.
 func newService(t *testing.T) *account.Service {
+	return newServices(t, 1)[0]
+}
+
+// newServices are n API processes on one store.
+func newServices(t *testing.T, n int) []*account.Service {
 	t.Helper()
 	db := sqlitetest.Open(t)
 	signer, err := auth.NewSigner([]byte(strings.Repeat("k", 32)), "stride", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return account.New(db, signer, account.Config{AuthCacheTTL: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	out := make([]*account.Service, n)
+	for i := range out {
+		out[i] = account.New(db, signer, account.Config{AuthCacheTTL: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	}
+	return out
+}
+
+// A change made through one process reaches another's cache only when
+// announced: until then the other trusts its cached token (for up to its
+// TTL), after Forget it checks the store again.
+func TestAuthCacheAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	procs := newServices(t, 2)
+	a, b := procs[0], procs[1]
+	var announced []string
+	a.AuthChanged = func(userID string) { announced = append(announced, userID) }
+	g := register(t, a, "ana@example.com")
+	if _, err := authenticate(t, b, g.AccessToken); err != nil { // cached by b
+		t.Fatal(err)
+	}
+	p, err := authenticate(t, a, g.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Logout(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := authenticate(t, b, g.AccessToken); err != nil {
+		t.Fatalf("b checked the store before being told: %v", err)
+	}
+	for _, id := range announced { // what the fan-out carries to b
+		b.Forget(id)
+	}
+	if _, err := authenticate(t, b, g.AccessToken); err == nil {
+		t.Fatal("b still accepts a signed-out token after the announcement")
+	}
 }
 
 func register(t *testing.T, s *account.Service, email string) *account.Grant {
@@ -104,7 +145,17 @@ func TestAuthCacheForgetsWhatTheServiceChanges(t *testing.T) {
 			if _, err := authenticate(t, s, g.AccessToken); err != nil { // now served from the cache
 				t.Fatal(err)
 			}
+			var announced []string
+			s.AuthChanged = func(userID string) { announced = append(announced, userID) }
 			tt.change(t, s, g, p)
+			// Other API processes are told, so that they forget it too.
+			want := p.User.ID
+			if tt.name == "refresh token reused" {
+				want = "" // the session's athlete is not known there
+			}
+			if !slices.Contains(announced, want) {
+				t.Fatalf("announced %q, want %q among them", announced, want)
+			}
 			p, err = authenticate(t, s, g.AccessToken)
 			tt.check(t, p, err)
 		})

@@ -14,8 +14,9 @@ import (
 // What it trades: a change made through this process (sign-out, profile,
 // status, account deletion, a reused refresh token) takes effect at once,
 // because the service forgets the athlete's entries as it makes it; a
-// change made by another process (another API node) is seen within the TTL
-// at most.
+// change made by another process (another API node) is seen when that
+// process's announcement arrives (Service.AuthChanged, Service.Forget), or
+// within the TTL at most if it is lost.
 //
 // Staleness is bounded by generations rather than by scanning: every
 // athlete has a generation, bumped whenever the service changes something

@@ -67,6 +67,8 @@ type harness struct {
 	runDone chan error
 	// changed receives what the hub passes to its BoardsChanged hook.
 	changed chan standings.ChangedBoards
+	// authChanged receives what it passes to its AuthChanged hook.
+	authChanged chan string
 }
 
 var natsOnce struct {
@@ -130,6 +132,13 @@ func newHarness(t testing.TB, tune func(*Config)) *harness {
 	rec := NewRecorder(db, h.uploads, h.sent, cfg, time.Now)
 	h.hub = NewHub(cfg, h.auth, rec, db, h.boards, b, NewMetrics(h.reg), quiet)
 	h.changed = make(chan standings.ChangedBoards, 64)
+	h.authChanged = make(chan string, 64)
+	h.hub.AuthChanged = func(userID string) {
+		select {
+		case h.authChanged <- userID:
+		default:
+		}
+	}
 	h.hub.BoardsChanged = func(ch standings.ChangedBoards) {
 		select {
 		case h.changed <- ch:

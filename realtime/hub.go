@@ -45,6 +45,7 @@ type HubStore interface {
 // Internal fan-out topics besides live:<athlete>.
 const (
 	topicBoards = "boards" // leaderboard.changed payloads
+	topicAuth   = "auth"   // an athlete id whose authentication changed, "" for all
 	userTopic   = "user:"  // + athlete id: notifications
 	topicNotify = "notifications"
 )
@@ -68,6 +69,10 @@ type Hub struct {
 	// node receives, watched or not: how an API process without the
 	// projector learns that its cached board pages are stale.
 	BoardsChanged func(standings.ChangedBoards)
+	// AuthChanged, when set, is told of every athlete whose authentication
+	// another process changed (AnnounceAuthChange), "" for all: how this
+	// process's authentication cache forgets a sign-out made elsewhere.
+	AuthChanged func(userID string)
 
 	mu         sync.Mutex
 	conns      map[*Conn]struct{}
@@ -158,6 +163,20 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 }
 
+// AnnounceAuthChange tells every node's hub that an athlete's
+// authentication changed ("" for every athlete). It does not wait: the
+// caller is a request, and a lost announcement costs at most the cache's
+// TTL, within which every node notices anyway.
+func (h *Hub) AnnounceAuthChange(userID string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.fanout.Broadcast(ctx, topicAuth, []byte(userID)); err != nil {
+			h.log.Warn("announce an authentication change", "user_id", userID, "err", err)
+		}
+	}()
+}
+
 // route delivers one fan-out message on this node.
 func (h *Hub) route(topic string, payload []byte) {
 	switch {
@@ -178,6 +197,10 @@ func (h *Hub) route(topic string, payload []byte) {
 		h.mu.Unlock()
 		for _, s := range subs {
 			s.conn.sendControl(payload)
+		}
+	case topic == topicAuth:
+		if h.AuthChanged != nil {
+			h.AuthChanged(string(payload))
 		}
 	case topic == topicBoards:
 		var ch standings.ChangedBoards

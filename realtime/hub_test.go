@@ -31,6 +31,23 @@ func TestBoardChangesReachTheHookUnwatched(t *testing.T) {
 	}
 }
 
+// An authentication change announced on one node reaches every node's
+// AuthChanged hook through the fan-out, "" (everyone) included.
+func TestAuthChangesAreAnnounced(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, id := range []string{"u1", ""} {
+		h.hub.AnnounceAuthChange(id)
+		select {
+		case got := <-h.authChanged:
+			if got != id {
+				t.Fatalf("hook got %q, want %q", got, id)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the hook was not told of %q", id)
+		}
+	}
+}
+
 func TestLeaderboardPushesAreCoalesced(t *testing.T) {
 	const watchers, changes = 50, 20
 	interval := 500 * time.Millisecond

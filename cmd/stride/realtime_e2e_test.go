@@ -254,3 +254,28 @@ func TestRealtimeAcrossNodes(t *testing.T) {
 		t.Fatalf("watcher closed with %d at shutdown, want 1001", code)
 	}
 }
+
+// A sign-out on one API node ends the token on the others at once, not
+// after their authentication cache's TTL (a minute here): the change is
+// announced through the fan-out.
+func TestSignOutAcrossNodes(t *testing.T) {
+	env := append(standingsPipelines[1].env(t), "STRIDE_JWT_SECRET="+testSecret, "STRIDE_AUTH_CACHE_TTL=1m")
+	first := e2e.Start(t, strideBin, t.TempDir(), env...)
+	second := e2e.Start(t, strideBin, t.TempDir(), append(env, "STRIDE_ROLE=api")...)
+	c1, c2 := e2e.NewClient(t, first.URL), e2e.NewClient(t, second.URL)
+	ann := register(t, c1, "ann@example.com", "Ann")
+	wantStatus(t, c2.Do("GET", "/api/v1/users/me", ann.AccessToken, nil), 200) // now cached by the second node
+	wantStatus(t, c1.Do("POST", "/api/v1/auth/logout", ann.AccessToken, nil), 204)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := c2.Do("GET", "/api/v1/users/me", ann.AccessToken, nil)
+		if r.Status == 401 {
+			return
+		}
+		wantStatus(t, r, 200)
+		if time.Now().After(deadline) {
+			t.Fatal("the second node still accepts the signed-out token after 10 s (its cache lasts a minute)")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

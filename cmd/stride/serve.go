@@ -176,7 +176,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		accessTTL       = s.duration("access-token-ttl", 15*time.Minute, "lifetime of an access token")
 		refreshTTL      = s.duration("refresh-token-ttl", 30*24*time.Hour, "lifetime of a refresh token")
 		sessionTTL      = s.duration("session-ttl", 90*24*time.Hour, "a session ends this long after sign-in, however often it is refreshed")
-		authCacheTTL    = s.duration("auth-cache-ttl", 5*time.Second, "trust an authenticated access token this long without checking its session again (0: check every request); sign-outs and account changes made on this node apply at once, those made on another node within this time")
+		authCacheTTL    = s.duration("auth-cache-ttl", 5*time.Second, "trust an authenticated access token this long without checking its session again (0: check every request); sign-outs and account changes apply at once on the node that makes them and, announced over the bus, on the others; this bounds a lost announcement")
 		registration    = s.string("registration", account.RegistrationOpen, "who may register: open, invite or closed")
 		adminEmail      = s.string("bootstrap-admin-email", "", "create this administrator at start-up if no account has this email")
 		adminPassword   = s.string("bootstrap-admin-password", "", "password of the bootstrap administrator")
@@ -328,6 +328,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		hub = realtime.NewHub(rtCfg, accounts, recorder, db, reader, eventBus.Fanout, realtime.NewMetrics(reg), log)
 		hub.OriginPatterns = originHosts(splitList(*corsOrigins))
 		hub.BoardsChanged = reader.BoardsChanged
+		// Sign-outs and account changes reach the other API nodes' caches
+		// at once, not only after --auth-cache-ttl.
+		hub.AuthChanged = accounts.Forget
+		accounts.AuthChanged = hub.AnnounceAuthChange
 	}
 	api := stridehttp.New(stridehttp.Config{
 		CORSOrigins: splitList(*corsOrigins), TrustedProxies: proxies, MetricsOnMainAddr: *metricsAddr == "", Version: version,
