@@ -16,19 +16,13 @@ import (
 	"github.com/stridehq/stride/ingest"
 	"github.com/stridehq/stride/internal/testenv"
 	"github.com/stridehq/stride/sqlite"
+	"github.com/stridehq/stride/sqlite/sqlitetest"
 )
 
 func setup(t *testing.T) (*sqlite.DB, *fsblob.Store, *stride.User) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "stride.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	blobs, err := fsblob.Open(filepath.Join(t.TempDir(), "blobs"))
 	if err != nil {
 		t.Fatal(err)
