@@ -150,6 +150,12 @@ func pageParams(r *http.Request) (stride.Page, error) {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
+	writeEncoded(w, status, body, err)
+}
+
+// writeEncoded answers with a body already encoded as JSON (err is the
+// encoding's).
+func writeEncoded(w http.ResponseWriter, status int, body []byte, err error) {
 	if err != nil {
 		http.Error(w, `{"error":"encode response"}`, http.StatusInternalServerError)
 		return

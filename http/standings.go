@@ -39,13 +39,7 @@ func (s *Server) handleLeaderboard(w http.ResponseWriter, r *http.Request, p *ac
 	// writeJSON, but a page the standings cache holds comes with its
 	// entries encoded already: the same bytes json.Marshal would make.
 	body, err := board.AppendJSON(nil)
-	if err != nil {
-		http.Error(w, `{"error":"encode response"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(append(body, '\n'))
+	writeEncoded(w, http.StatusOK, body, err)
 }
 
 // subjectUser is the {id} of a user path, where "me" is the caller.

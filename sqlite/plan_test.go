@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,14 +11,7 @@ import (
 // order, without touching the table's large columns or sorting.
 func TestActivityFactsPlan(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "stride.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openGroupDB(t, GroupCommitOptions{})
 	rows, err := db.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+qActivityFacts, "u1")
 	if err != nil {
 		t.Fatal(err)
@@ -48,30 +40,20 @@ func TestActivityFactsPlan(t *testing.T) {
 // projector does on each of their events.
 func BenchmarkActivityFacts(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "stride.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := db.write.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, name, role, status, units, default_visibility, created_at, updated_at)
-		VALUES ('u1', 'a@example.com', 'x', 'A', 'athlete', 'active', 'metric', 'public', 0, 0)`); err != nil {
-		b.Fatal(err)
-	}
+	db := openGroupDB(b, GroupCommitOptions{})
+	u := createUser(b, db, "a@example.com")
 	if _, err := db.write.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
 		INSERT INTO activities (id, user_id, upload_id, sport, visibility, start_time, end_time, elapsed_s, timer_s, moving_s,
 			distance_m, ascent_m, descent_m, avg_speed_mps, max_speed_mps, calories, polyline, details, created_at, updated_at,
 			local_date, efforts)
-		SELECT printf('a%05d', i), 'u1', 'up', 'running', 'public', i * 86400000000, i * 86400000000 + 3600000000, 3600, 3600,
+		SELECT printf('a%05d', i), ?, 'up', 'running', 'public', i * 86400000000, i * 86400000000 + 3600000000, 3600, 3600,
 			3500, 10000, 50, 50, 3, 4, 500, hex(randomblob(2000)), '{"x":"' || hex(randomblob(3000)) || '"}', 0, 0,
-			date(i * 86400, 'unixepoch'), '{"best_5k":1200}' FROM n`); err != nil {
+			date(i * 86400, 'unixepoch'), '{"best_5k":1200}' FROM n`, u.ID); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		facts, err := db.ActivityFacts(ctx, "u1")
+		facts, err := db.ActivityFacts(ctx, u.ID)
 		if err != nil || len(facts) != 2000 {
 			b.Fatalf("%d facts, %v", len(facts), err)
 		}
