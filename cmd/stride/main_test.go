@@ -78,6 +78,8 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		"bad log format":         {nil, []string{"--log-format", "xml"}, "text or json"},
 		"half bootstrap admin":   {map[string]string{"STRIDE_BOOTSTRAP_ADMIN_EMAIL": "a@b.co"}, nil, "both"},
 		"not postgres":           {map[string]string{"STRIDE_DATABASE_URL": "mysql://x"}, nil, "postgres://"},
+		"no background share":    {nil, []string{"--background-share", "0"}, "--background-share between 1 and 100"},
+		"negative yield rate":    {map[string]string{"STRIDE_BACKGROUND_YIELD_RPS": "-1"}, nil, "--background-yield-rps"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := append([]string{"serve", "--data-dir", dir, "--addr", "127.0.0.1:0"}, tc.args...)

@@ -29,6 +29,7 @@ import (
 	stridehttp "github.com/stridehq/stride/http"
 	"github.com/stridehq/stride/ingest"
 	"github.com/stridehq/stride/internal/logctx"
+	"github.com/stridehq/stride/internal/priority"
 	"github.com/stridehq/stride/postgres"
 	"github.com/stridehq/stride/query"
 	"github.com/stridehq/stride/realtime"
@@ -192,6 +193,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		boardInterval   = s.duration("realtime-board-interval", time.Second, "the most often a watched leaderboard is pushed to WebSocket clients (changes in between are coalesced)")
 		pingInterval    = s.duration("realtime-ping-interval", 30*time.Second, "how often WebSocket clients are pinged; one that does not answer within half of it is disconnected")
 		inlineUpload    = s.int64("inline-upload-bytes", ingest.DefaultInlineLimit, "upload bodies up to this size are kept in the database row")
+		yieldRate       = s.int64("background-yield-rps", 500, "while API requests arrive at this rate (per second) or faster, the consumers in this process (uploads into activities, boards) run only --background-share of the time, so the API answers first; the events wait on the bus (0: never yield)")
+		backgroundShare = s.int64("background-share", 25, "percentage of the time the consumers may run while they yield to the API (1-100)")
 	)
 	if err := s.parse(args); err != nil {
 		if errors.Is(err, errHelp) {
@@ -220,6 +223,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if *boardInterval < 50*time.Millisecond || *pingInterval < time.Second {
 		return errors.New("--realtime-board-interval must be at least 50ms and --realtime-ping-interval at least 1s")
+	}
+	if *yieldRate < 0 || *backgroundShare < 1 || *backgroundShare > 100 {
+		return errors.New("--background-yield-rps must be 0 or more and --background-share between 1 and 100")
 	}
 	if *maxUpload < 1024 {
 		return fmt.Errorf("--max-upload-bytes %d: at least 1024", *maxUpload)
@@ -339,7 +345,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}, stridehttp.Services{Accounts: accounts, Uploads: uploads, Activities: query.New(db),
 		Standings: reader, Realtime: realtimeService(hub), Ready: db.Ping}, reg, reg, log)
 
-	handler := api.Handler()
+	// Consumers give way to the API only where both share this process's
+	// cores; the worker role has no interactive traffic to give way to.
+	gate := priority.New(float64(*yieldRate), float64(*backgroundShare)/100, time.Now)
+	handler := gate.Middleware(api.Handler())
 	if *role == "worker" {
 		handler = api.OperationsHandler()
 	}
@@ -400,7 +409,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		})
 		wg.Go(func() {
-			if err := eventBus.Consume(bgCtx, worker.ConsumerConfig(), worker.Handle); err != nil && bgCtx.Err() == nil {
+			if err := eventBus.Consume(bgCtx, worker.ConsumerConfig(), priority.Pace(gate, worker.Handle)); err != nil && bgCtx.Err() == nil {
 				log.Error("worker stopped consuming", "err", err)
 			}
 		})
@@ -420,7 +429,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 				log.Info("leaderboards rebuilt", "boards", stats.Boards, "entries", stats.Entries, "athletes", stats.Users,
 					"duration", time.Since(start).Round(time.Millisecond).String())
 			}
-			if err := eventBus.Consume(bgCtx, projector.ConsumerConfig(), projector.Handle); err != nil && bgCtx.Err() == nil {
+			if err := eventBus.Consume(bgCtx, projector.ConsumerConfig(), priority.Pace(gate, projector.Handle)); err != nil && bgCtx.Err() == nil {
 				log.Error("standings projector stopped consuming", "err", err)
 			}
 		})
