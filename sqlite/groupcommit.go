@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -20,8 +21,8 @@ import (
 // owned by the DB. It takes whatever is queued (no timer: under light load a
 // batch is one request and adds no latency; under heavy load the requests
 // that arrived during the previous fsync form the next batch), runs them in
-// ONE transaction with a SAVEPOINT each, so a request that fails is rolled
-// back alone, commits once, and only then answers every caller: a caller
+// ONE transaction, where a request that fails is rolled back alone
+// (runBatch), commits once, and only then answers every caller: a caller
 // that got nil is durable.
 
 // GroupCommitOptions bound the committer's queue and batches.
@@ -75,8 +76,9 @@ type GroupCommitStats struct {
 	QueueFull int64 // times a caller found the queue full
 }
 
-// groupJob is one request waiting for a shared commit. run executes inside
-// its own savepoint on the batch's transaction.
+// groupJob is one request waiting for a shared commit. run executes on the
+// batch's transaction, possibly twice (see runBatch): it must set whatever
+// it reports afresh on each call and touch nothing outside the transaction.
 type groupJob struct {
 	ctx  context.Context
 	size int64
@@ -255,7 +257,27 @@ func (c *committer) commit(ctx context.Context, batch []*groupJob) {
 	}
 }
 
+// errRequestFailed ends a batch run without savepoints when one of its
+// requests failed: the batch is then run again with them.
+var errRequestFailed = errors.New("a request of the batch failed")
+
+// runBatch runs the batch's requests in one transaction. A savepoint around
+// each request, so that a failing one is undone alone, costs two statements
+// per request, and requests rarely fail (a deleted user, a stale live
+// batch). So the batch first runs without them; if a request fails, the
+// whole transaction is rolled back and the batch runs again with a
+// savepoint per request. A request's run may therefore be called twice, the
+// first time on a transaction that is rolled back.
 func (c *committer) runBatch(ctx context.Context, batch []*groupJob, errs []error) error {
+	err := c.runBatchOnce(ctx, batch, errs, false)
+	if errors.Is(err, errRequestFailed) {
+		clear(errs)
+		err = c.runBatchOnce(ctx, batch, errs, true)
+	}
+	return err
+}
+
+func (c *committer) runBatchOnce(ctx context.Context, batch []*groupJob, errs []error, savepoints bool) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin group commit: %w", err)
@@ -268,6 +290,12 @@ func (c *committer) runBatch(ctx context.Context, batch []*groupJob, errs []erro
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			errs[i] = fmt.Errorf("upload abandoned before commit: %w", err)
+			continue
+		}
+		if !savepoints {
+			if errs[i] = j.run(ctx, b); errs[i] != nil {
+				return fail(errRequestFailed)
+			}
 			continue
 		}
 		if _, err := b.exec(ctx, `SAVEPOINT job`); err != nil {

@@ -123,6 +123,7 @@ func (db *DB) AppendLive(ctx context.Context, liveID string, batch int64, points
 	}
 	var duplicate bool
 	err := db.group.do(ctx, int64(len(points)), func(ctx context.Context, b *batchTx) error {
+		duplicate = false // a second run of the batch starts afresh
 		status, last, _, err := liveState(ctx, b, liveID)
 		switch {
 		case err != nil:
