@@ -1,12 +1,12 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -490,9 +490,15 @@ func (db *DB) TouchUpload(ctx context.Context, id string, now time.Time) error {
 	return nil
 }
 
+const qPendingOutbox = `SELECT seq, event_id, type, key, payload, created_at FROM outbox ORDER BY seq LIMIT ?`
+
 // PendingOutbox implements store.Ingest.
 func (db *DB) PendingOutbox(ctx context.Context, limit int) ([]store.OutboxEvent, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, event_id, type, key, payload, created_at FROM outbox ORDER BY seq LIMIT ?`, limit)
+	st, err := db.readStmts.get(ctx, qPendingOutbox)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
@@ -510,22 +516,33 @@ func (db *DB) PendingOutbox(ctx context.Context, limit int) ([]store.OutboxEvent
 	return out, rows.Err()
 }
 
-// DeleteOutbox implements store.Ingest.
+// qDeleteOutbox takes the sequence numbers as one JSON array, so that the
+// statement text is the same for every batch and can stay prepared.
+const qDeleteOutbox = `DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))`
+
+// DeleteOutbox implements store.Ingest. The deletion rides on the next
+// group commit rather than taking the writer for a transaction and an
+// fsync of its own between two batches of uploads: a deletion lost in a
+// crash only means the events are published again, which consumers
+// deduplicate.
 func (db *DB) DeleteOutbox(ctx context.Context, seqs []int64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	var q bytes.Buffer
-	q.WriteString(`DELETE FROM outbox WHERE seq IN (?`)
-	args := make([]any, len(seqs))
+	list := make([]byte, 0, 2+len(seqs)*8)
+	list = append(list, '[')
 	for i, s := range seqs {
 		if i > 0 {
-			q.WriteString(", ?")
+			list = append(list, ',')
 		}
-		args[i] = s
+		list = strconv.AppendInt(list, s, 10)
 	}
-	q.WriteString(")")
-	if _, err := db.write.ExecContext(ctx, q.String(), args...); err != nil {
+	list = append(list, ']')
+	err := db.group.do(ctx, int64(len(list)), func(ctx context.Context, b *batchTx) error {
+		_, err := b.exec(ctx, qDeleteOutbox, string(list))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("delete published outbox events: %w", err)
 	}
 	return nil
