@@ -67,8 +67,9 @@ type Ranker struct {
 	incr    *goredis.Script
 	rank    *goredis.Script
 	around  *goredis.Script
-	win     *goredis.Script
 	replace *goredis.Script
+	// windows sends concurrent Window calls in shared pipelines.
+	windows *readPipeline
 }
 
 var _ ranker.Ranker = (*Ranker)(nil)
@@ -114,13 +115,13 @@ func New(rdb goredis.UniversalClient, opts Options) *Ranker {
 		opts.DedupeWindow = ranker.DefaultDedupeWindow
 	}
 	return &Ranker{
+		windows: newReadPipeline(rdb, goredis.NewScript(windowScript)),
 		rdb:     rdb,
 		prefix:  opts.Prefix,
 		window:  opts.DedupeWindow,
 		incr:    goredis.NewScript(incrScript),
 		rank:    goredis.NewScript(rankScript),
 		around:  goredis.NewScript(aroundScript),
-		win:     goredis.NewScript(windowScript),
 		replace: goredis.NewScript(replaceScript),
 	}
 }
@@ -563,7 +564,8 @@ func (r *Ranker) Around(ctx context.Context, board, member string, k int) ([]ran
 	return out, nil
 }
 
-// Window implements ranker.Ranker with windowScript: one round trip.
+// Window implements ranker.Ranker with windowScript: one round trip, shared
+// with the other calls waiting at the time (pipeline.go).
 func (r *Ranker) Window(ctx context.Context, board, member string, offset, limit int, around bool) (ranker.Window, error) {
 	if err := ranker.ValidateRead(board, offset, limit); err != nil {
 		return ranker.Window{}, fmt.Errorf("redis ranker: window: %w", err)
@@ -575,7 +577,7 @@ func (r *Ranker) Window(ctx context.Context, board, member string, offset, limit
 	if around {
 		flag = "1"
 	}
-	res, err := r.win.RunRO(ctx, r.rdb, []string{r.boardKey(board)}, member, offset, limit, flag).Slice()
+	res, err := r.windows.run(ctx, []string{r.boardKey(board)}, member, offset, limit, flag)
 	if err != nil {
 		return ranker.Window{}, wrap("window", board, err)
 	}
@@ -694,10 +696,14 @@ func (r *Ranker) ExpiresAt(ctx context.Context, board string) (time.Time, error)
 	return time.UnixMilli(ms), nil
 }
 
-// Close implements ranker.Ranker. It closes the client only if Open made
-// it.
+// Close implements ranker.Ranker. It stops the read pipeline, and closes
+// the client only if Open made it.
 func (r *Ranker) Close() error {
-	if r.closed.Swap(true) || !r.owned {
+	if r.closed.Swap(true) {
+		return nil
+	}
+	r.windows.close()
+	if !r.owned {
 		return nil
 	}
 	if err := r.rdb.Close(); err != nil {
