@@ -2,7 +2,6 @@ package standings
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -251,7 +250,7 @@ func (r *Reader) fillPage(ctx context.Context, viewerID string, metric leaderboa
 		entries[i] = Standing{Rank: e.Rank, UserID: e.Member, Name: names[e.Member], Value: value(e.Score)}
 		pos[e.Member] = i
 	}
-	enc, err := json.Marshal(entries)
+	enc, err := appendStandings(nil, entries)
 	if err != nil {
 		return w, fmt.Errorf("encode board %s: %w", key.board, err)
 	}
@@ -259,38 +258,38 @@ func (r *Reader) fillPage(ctx context.Context, viewerID string, metric leaderboa
 	return w, nil
 }
 
-// AppendJSON appends the page encoded as json.Marshal encodes it. A cached
-// page's entries are encoded once for all its reads; json.Marshal would
-// encode them again for each. The page is not a json.Marshaler: the
-// realtime hub embeds it in its messages.
+// AppendJSON appends the page encoded as json.Marshal encodes it, without
+// its reflection (encode.go). A cached page's entries are encoded once for
+// all its reads. The page is not a json.Marshaler: the realtime hub embeds
+// it in its messages.
 func (p *BoardPage) AppendJSON(dst []byte) ([]byte, error) {
-	if p == nil || p.entriesJSON == nil {
-		b, err := json.Marshal(p)
-		if dst == nil {
-			return b, err
-		}
-		return append(dst, b...), err
+	if p == nil {
+		return append(dst, "null"...), nil
 	}
 	dst = slices.Grow(dst, len(p.entriesJSON)+512) // the rest is some 400 bytes
 	dst = append(dst, `{"board":`...)
-	dst, err := appendJSON(dst, &p.Board)
-	if err != nil {
-		return dst, err
-	}
+	dst = p.Board.appendJSON(dst)
 	dst = append(dst, `,"entries":`...)
-	dst = append(dst, p.entriesJSON...)
+	var err error
+	switch {
+	case p.entriesJSON != nil:
+		dst = append(dst, p.entriesJSON...)
+	case p.Entries == nil:
+		dst = append(dst, "null"...)
+	default:
+		if dst, err = appendStandings(dst, p.Entries); err != nil {
+			return dst, err
+		}
+	}
 	dst = append(dst, `,"me":`...)
-	if dst, err = appendJSON(dst, p.Me); err != nil {
+	if dst, err = appendStanding(dst, p.Me); err != nil {
 		return dst, err
 	}
 	dst = append(dst, `,"next_cursor":`...)
-	if dst, err = appendJSON(dst, p.NextCursor); err != nil {
-		return dst, err
+	if p.NextCursor == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendString(dst, *p.NextCursor)
 	}
 	return append(dst, '}'), nil
-}
-
-func appendJSON(dst []byte, v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	return append(dst, b...), err
 }
