@@ -8,7 +8,10 @@
 // speed. A Gate reverses that: while requests arrive faster than a
 // threshold, each background handler rests after it runs, long enough that
 // it uses only a set share of the time, and resumes full speed as soon as
-// the burst ends. Nothing is skipped or dropped: the events wait on the bus.
+// the burst ends. Handlers also take turns while busy, one at a time: the
+// worker and the standings projector each run several, and a share of the
+// time for each would add up to whole cores. Nothing is skipped or
+// dropped: the events wait on the bus.
 package priority
 
 import (
@@ -35,6 +38,8 @@ type Gate struct {
 	share    float64 // the fraction of time a handler may run while busy
 	now      func() time.Time
 	rest     func(ctx context.Context, d time.Duration) // waits d or until ctx ends
+	// turn is held by the one background handler that may run while busy.
+	turn chan struct{}
 
 	requests atomic.Int64 // counted since windowStart
 
@@ -47,7 +52,7 @@ type Gate struct {
 // per second, and then lets background handlers run share of the time
 // (0 < share ≤ 1). A busyRate of 0 or a share of 1 turns pacing off.
 func New(busyRate, share float64, now func() time.Time) *Gate {
-	return &Gate{busyRate: busyRate, share: share, now: now, rest: sleep, windowStart: now()}
+	return &Gate{busyRate: busyRate, share: share, now: now, rest: sleep, turn: make(chan struct{}, 1), windowStart: now()}
 }
 
 func (g *Gate) enabled() bool { return g != nil && g.busyRate > 0 && g.share > 0 && g.share < 1 }
@@ -91,20 +96,30 @@ func (g *Gate) Rest(d time.Duration) time.Duration {
 	return min(time.Duration(float64(d)*(1-g.share)/g.share), maxRest)
 }
 
-// Pace wraps a background handler: while the gate is busy, each call is
-// followed by a rest in proportion to how long it ran. The handler's
-// result is returned unchanged; the rest ends early when ctx ends.
+// Pace wraps a background handler. While the gate is busy, paced handlers
+// run one at a time, and each call is followed by a rest in proportion to
+// how long it ran, during which it keeps its turn: together they use share
+// of one core at most. The handler's result is returned unchanged; a wait
+// for the turn, or a rest, ends early when ctx ends (the call then returns
+// ctx's error without running, and the bus delivers the event again).
 func Pace[T any](g *Gate, h func(context.Context, T) error) func(context.Context, T) error {
 	if !g.enabled() {
 		return h
 	}
 	return func(ctx context.Context, v T) error {
+		if !g.Busy() {
+			return h(ctx, v)
+		}
+		select {
+		case g.turn <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-g.turn }()
 		start := g.now()
 		err := h(ctx, v)
-		if g.Busy() {
-			if rest := g.Rest(g.now().Sub(start)); rest > 0 {
-				g.rest(ctx, rest)
-			}
+		if rest := g.Rest(g.now().Sub(start)); rest > 0 {
+			g.rest(ctx, rest)
 		}
 		return err
 	}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -137,4 +140,51 @@ func TestSleepEndsWithContext(t *testing.T) {
 	done := make(chan struct{})
 	go func() { sleep(ctx, time.Hour); close(done) }()
 	<-done // would hang for an hour if the context were ignored
+}
+
+// While busy, paced handlers take turns: never two at once, so that their
+// shares do not add up to whole cores.
+func TestPacedHandlersTakeTurnsWhileBusy(t *testing.T) {
+	g, c, _ := newTestGate(500, 0.25)
+	requests(t, g, 100)
+	c.advance(window)
+	var running, most atomic.Int32
+	h := Pace(g, func(context.Context, int) error {
+		n := running.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		for range 20 {
+			runtime.Gosched()
+		}
+		running.Add(-1)
+		return nil
+	})
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() { _ = h(context.Background(), i) })
+	}
+	wg.Wait()
+	if m := most.Load(); m != 1 {
+		t.Fatalf("%d paced handlers ran at once while busy, want 1", m)
+	}
+}
+
+// A handler waiting for its turn gives up when its context ends, without
+// running.
+func TestPacedHandlerWaitEndsWithContext(t *testing.T) {
+	g, c, _ := newTestGate(500, 0.25)
+	requests(t, g, 100)
+	c.advance(window)
+	g.turn <- struct{}{} // another handler holds the turn
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := Pace(g, func(context.Context, int) error { ran = true; return nil })(ctx, 1)
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Fatalf("err = %v, ran = %v; want context.Canceled without running", err, ran)
+	}
 }
