@@ -193,7 +193,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		boardInterval   = s.duration("realtime-board-interval", time.Second, "the most often a watched leaderboard is pushed to WebSocket clients (changes in between are coalesced)")
 		pingInterval    = s.duration("realtime-ping-interval", 30*time.Second, "how often WebSocket clients are pinged; one that does not answer within half of it is disconnected")
 		inlineUpload    = s.int64("inline-upload-bytes", ingest.DefaultInlineLimit, "upload bodies up to this size are kept in the database row")
-		yieldRate       = s.int64("background-yield-rps", 500, "while API requests arrive at this rate (per second) or faster, the consumers in this process (uploads into activities, boards) run only --background-share of the time, so the API answers first; the events wait on the bus (0: never yield)")
+		yieldRate       = s.int64("background-yield-rps", 500, "while API requests arrive at this rate (per second) or faster, the consumers in this process (uploads into activities, boards) run one at a time and only --background-share of the time, so the API answers first; the events wait on the bus (0: never yield)")
 		backgroundShare = s.int64("background-share", 25, "percentage of the time the consumers may run while they yield to the API (1-100)")
 	)
 	if err := s.parse(args); err != nil {
