@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -62,5 +63,39 @@ func TestBlobKeptWhenAcceptanceOutcomeIsUnknown(t *testing.T) {
 	sweeper.Blobs = blobs
 	if n, err := sweeper.SweepBlobs(ctx); err != nil || n != 0 {
 		t.Fatalf("SweepBlobs = %d, %v", n, err)
+	}
+}
+
+// An upload whose body is gone from the blob store fails at once with a
+// specific problem, instead of being retried for minutes to the same end.
+func TestMissingBlobFailsTheUploadAtOnce(t *testing.T) {
+	ctx := context.Background()
+	db, blobs, u := setup(t)
+	svc := ingest.New(db, quiet, time.Now, "test")
+	svc.Blobs, svc.InlineLimit = blobs, 10
+	body := []byte(`{"sport":"running","start_time":"2026-01-02T08:00:00Z","elapsed_s":600}`)
+	ans, err := svc.Accept(ctx, ingest.Upload{UserID: u.ID, Body: body, Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var receipt ingest.Receipt
+	if err := json.Unmarshal(ans.Body, &receipt); err != nil {
+		t.Fatal(err)
+	}
+	up, err := db.Upload(ctx, receipt.UploadID)
+	if err != nil || up.BlobKey == "" {
+		t.Fatalf("the upload was not stored with a blob: %+v, %v", up, err)
+	}
+	if err := blobs.Delete(ctx, up.BlobKey); err != nil {
+		t.Fatal(err)
+	}
+	worker := ingest.NewWorker(db, quiet, time.Now, "test")
+	worker.Blobs = blobs
+	if err := worker.Process(ctx, up.ID); err != nil {
+		t.Fatalf("Process = %v, want the upload failed without an error to retry", err)
+	}
+	up, _ = db.Upload(ctx, up.ID)
+	if up.Status != stride.UploadFailed || up.Problem == nil || up.Problem.Code != "upload_body_missing" || up.Attempts != 1 {
+		t.Fatalf("upload ended %s after %d attempts, problem %+v", up.Status, up.Attempts, up.Problem)
 	}
 }

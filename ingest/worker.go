@@ -115,7 +115,18 @@ func (w *Worker) Process(ctx context.Context, uploadID string) error {
 		if w.Blobs == nil {
 			return fmt.Errorf("upload %s is in the blob store, which this worker was not given", up.ID)
 		}
-		if up.Body, err = w.Blobs.Get(ctx, up.BlobKey); err != nil {
+		up.Body, err = w.Blobs.Get(ctx, up.BlobKey)
+		if errors.Is(err, blob.ErrNotFound) {
+			// The body was fsynced before the upload committed, so a
+			// missing one was removed since (by hand, or by a bug): no retry
+			// brings it back, and retrying would hold the athlete's
+			// partition for minutes before the same end.
+			w.log.ErrorContext(ctx, "upload body missing from the blob store", "upload_id", up.ID, "blob_key", up.BlobKey)
+			w.Metrics.uploadFinished(stride.UploadFailed, w.now().Sub(start), start.Sub(up.CreatedAt))
+			return w.store.FailUpload(ctx, up.ID, stride.UploadProblem{Code: "upload_body_missing",
+				Detail: "The uploaded file is no longer stored; please upload it again."}, w.now().UTC())
+		}
+		if err != nil {
 			return fmt.Errorf("load upload %s: %w", up.ID, err)
 		}
 	}
