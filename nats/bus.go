@@ -53,6 +53,10 @@ type Options struct {
 	MaxAge time.Duration
 	// DeadLetterMaxAge drops dead letters older than this (0: never).
 	DeadLetterMaxAge time.Duration
+	// Existing attaches to the streams of a running deployment and creates
+	// nothing: Connect fails if the prefix has no streams on the server, so
+	// that an operator's mistyped prefix does not leave new ones behind.
+	Existing bool
 	// Logger receives the adapter's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -166,7 +170,8 @@ func connOptions(o Options) []natsgo.Option {
 	}
 }
 
-// newBus takes ownership of nc and makes sure both streams exist.
+// newBus takes ownership of nc and makes sure both streams exist (with
+// Options.Existing, that they already do).
 func newBus(ctx context.Context, nc *natsgo.Conn, o Options) (*Bus, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -179,6 +184,20 @@ func newBus(ctx context.Context, nc *natsgo.Conn, o Options) (*Bus, error) {
 		js:          js,
 		multiFilter: serverAtLeast(nc.ConnectedServerVersion(), 2, 10),
 		done:        make(chan struct{}),
+	}
+	if o.Existing {
+		for _, st := range []struct {
+			name string
+			dst  *jetstream.Stream
+		}{{b.eventsStream(), &b.events}, {b.dlqStream(), &b.dlq}} {
+			if *st.dst, err = js.Stream(ctx, st.name); err != nil {
+				if errors.Is(err, jetstream.ErrStreamNotFound) {
+					return nil, fmt.Errorf("nats bus: no stream %s on this server: is the prefix %q the one the server uses?", st.name, o.Prefix)
+				}
+				return nil, fmt.Errorf("nats bus: stream %s: %w", st.name, err)
+			}
+		}
+		return b, nil
 	}
 	b.events, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        b.eventsStream(),

@@ -47,6 +47,10 @@ type Options struct {
 	// declared itself: AMQP cannot list queues, so an API process that
 	// only publishes names the groups it wants metrics for.
 	Groups []string
+	// Existing attaches to the exchanges of a running deployment and
+	// declares nothing: Connect fails if the prefix has none on the broker,
+	// so that an operator's mistyped prefix does not leave new ones behind.
+	Existing bool
 	// Logger receives the adapter's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -111,7 +115,7 @@ type Bus struct {
 var _ bus.Bus = (*Bus)(nil)
 
 // Connect dials RabbitMQ (amqp://user:pass@host:5672/vhost) and declares
-// the exchanges of the prefix. The Bus redials when the connection drops.
+// the exchanges of the prefix (with Options.Existing, checks they exist). The Bus redials when the connection drops.
 func Connect(ctx context.Context, url string, opts Options) (*Bus, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -129,9 +133,20 @@ func Connect(ctx context.Context, url string, opts Options) (*Bus, error) {
 	}
 	err = b.withChannel(ctx, func(ch *amqp.Channel) error {
 		for _, ex := range []string{b.eventsExchange(), b.dlxExchange()} {
+			if o.Existing {
+				// A passive declaration only checks; the broker closes the
+				// channel when the exchange is missing.
+				if err := ch.ExchangeDeclarePassive(ex, amqp.ExchangeDirect, true, false, false, false, nil); err != nil {
+					return fmt.Errorf("no exchange %s on this broker: is the prefix %q the one the server uses? (%w)", ex, o.Prefix, err)
+				}
+				continue
+			}
 			if err := ch.ExchangeDeclare(ex, amqp.ExchangeDirect, true, false, false, false, nil); err != nil {
 				return fmt.Errorf("declare exchange %s: %w", ex, err)
 			}
+		}
+		if o.Existing {
+			return nil
 		}
 		return b.declareFanout(ch)
 	})

@@ -41,8 +41,9 @@ func (b *openedBus) close(log *slog.Logger) {
 // server (files in DATA_DIR/nats) when url is empty, else nats:// or amqp://.
 // listen, for the embedded server only, opens a client listener so that
 // operator commands (stride deadletters) can reach it; empty keeps it
-// in-process.
-func openBus(ctx context.Context, url, dataDir, listen, prefix string, log *slog.Logger) (*openedBus, error) {
+// in-process. existing, for operator commands, attaches to a deployment's
+// streams or exchanges without creating any, and fails if there are none.
+func openBus(ctx context.Context, url, dataDir, listen, prefix string, existing bool, log *slog.Logger) (*openedBus, error) {
 	if url != "" && listen != "" {
 		return nil, errors.New("--bus-listen exposes the embedded bus; it has no meaning with --bus-url")
 	}
@@ -59,13 +60,13 @@ func openBus(ctx context.Context, url, dataDir, listen, prefix string, log *slog
 		}
 		return &openedBus{Bus: b, Fanout: b, embedded: srv}, nil
 	case strings.HasPrefix(url, "nats://") || strings.HasPrefix(url, "tls://"):
-		b, err := nats.Connect(ctx, url, nats.Options{Prefix: prefix, Logger: log})
+		b, err := nats.Connect(ctx, url, nats.Options{Prefix: prefix, Existing: existing, Logger: log})
 		if err != nil {
 			return nil, err
 		}
 		return &openedBus{Bus: b, Fanout: b}, nil
 	case strings.HasPrefix(url, "amqp://") || strings.HasPrefix(url, "amqps://"):
-		b, err := rabbitmq.Connect(ctx, url, rabbitmq.Options{Prefix: prefix, Logger: log, Groups: []string{"worker"}})
+		b, err := rabbitmq.Connect(ctx, url, rabbitmq.Options{Prefix: prefix, Existing: existing, Logger: log, Groups: []string{"worker"}})
 		if err != nil {
 			return nil, err
 		}

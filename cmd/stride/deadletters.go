@@ -82,7 +82,9 @@ func runDeadLetters(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	b, err := openBus(ctx, *busURL, "", "", *busPrefix, log)
+	// Attach only: a mistyped prefix must fail, not create an empty
+	// deployment's streams and report no dead letters in it.
+	b, err := openBus(ctx, *busURL, "", "", *busPrefix, true, log)
 	if err != nil {
 		return err
 	}

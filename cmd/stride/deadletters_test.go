@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stridehq/stride/bus"
+	"github.com/stridehq/stride/internal/testenv"
 	"github.com/stridehq/stride/nats"
 )
 
@@ -143,4 +144,25 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// A mistyped --bus-prefix fails and leaves nothing behind on the broker,
+// instead of creating an empty deployment's streams or exchanges and
+// reporting that it has no dead letters.
+func TestDeadLettersWrongPrefixCreatesNothing(t *testing.T) {
+	for _, tc := range []struct{ name, url string }{
+		{"NATS", testenv.NATSURL()},
+		{"RabbitMQ", testenv.AMQPURL()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testenv.Reachable(t, tc.name, tc.url)
+			prefix := fmt.Sprintf("nosuch-%d", time.Now().UnixNano())
+			for _, sub := range []string{"list", "replay", "list"} {
+				_, _, err := runCommand(t, nil, "deadletters", sub, "--bus-url", tc.url, "--bus-prefix", prefix)
+				if err == nil || !strings.Contains(err.Error(), prefix) {
+					t.Fatalf("deadletters %s with an unknown prefix: %v", sub, err)
+				}
+			}
+		})
+	}
 }

@@ -273,7 +273,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	eventBus, err := openBus(ctx, *busURL, *st.dataDir, *busListen, *busPrefix, log)
+	eventBus, err := openBus(ctx, *busURL, *st.dataDir, *busListen, *busPrefix, false, log)
 	if err != nil {
 		return err
 	}
