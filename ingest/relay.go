@@ -24,6 +24,11 @@ type Relay struct {
 	Poll  time.Duration
 	// Metrics, when set, counts relayed events and failures.
 	Metrics *Metrics
+	// Pace, when set, runs each batch (priority.Gate.Run): during a burst
+	// of requests the events are already durable in the outbox, so
+	// publishing them can wait its turn behind the requests that create
+	// them.
+	Pace func(ctx context.Context, round func(context.Context) error) error
 }
 
 // NewRelay returns a relay woken by wake (Service.Wake).
@@ -35,7 +40,7 @@ func NewRelay(s store.Ingest, pub Publisher, wake <-chan struct{}, log *slog.Log
 func (r *Relay) Run(ctx context.Context) {
 	failures := 0
 	for ctx.Err() == nil {
-		n, err := r.RelayOnce(ctx)
+		n, err := r.round(ctx)
 		switch {
 		case err != nil:
 			failures++
@@ -55,6 +60,18 @@ func (r *Relay) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+func (r *Relay) round(ctx context.Context) (int, error) {
+	if r.Pace == nil {
+		return r.RelayOnce(ctx)
+	}
+	var n int
+	err := r.Pace(ctx, func(ctx context.Context) (err error) {
+		n, err = r.RelayOnce(ctx)
+		return err
+	})
+	return n, err
 }
 
 // RelayOnce publishes one batch and returns how many events went out.

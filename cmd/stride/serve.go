@@ -377,7 +377,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if *role != "worker" {
 		wg.Go(func() { purgeSessionsPeriodically(bgCtx, accounts, log) })
 		relay := ingest.NewRelay(db, eventBus, uploads.Wake(), log)
-		relay.Metrics = ingestMetrics
+		relay.Metrics, relay.Pace = ingestMetrics, gate.Run
 		wg.Go(func() { relay.Run(bgCtx) })
 		sweeper := ingest.NewSweeper(db, eventBus, log, time.Now, source)
 		sweeper.Metrics, sweeper.Blobs = ingestMetrics, uploads.Blobs

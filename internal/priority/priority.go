@@ -96,33 +96,40 @@ func (g *Gate) Rest(d time.Duration) time.Duration {
 	return min(time.Duration(float64(d)*(1-g.share)/g.share), maxRest)
 }
 
-// Pace wraps a background handler. While the gate is busy, paced handlers
-// run one at a time, and each call is followed by a rest in proportion to
-// how long it ran, during which it keeps its turn: together they use share
-// of one core at most. The handler's result is returned unchanged; a wait
-// for the turn, or a rest, ends early when ctx ends (the call then returns
-// ctx's error without running, and the bus delivers the event again).
+// Pace wraps a background handler so that each call goes through Run.
 func Pace[T any](g *Gate, h func(context.Context, T) error) func(context.Context, T) error {
 	if !g.enabled() {
 		return h
 	}
 	return func(ctx context.Context, v T) error {
-		if !g.Busy() {
-			return h(ctx, v)
-		}
-		select {
-		case g.turn <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		defer func() { <-g.turn }()
-		start := g.now()
-		err := h(ctx, v)
-		if rest := g.Rest(g.now().Sub(start)); rest > 0 {
-			g.rest(ctx, rest)
-		}
-		return err
+		return g.Run(ctx, func(ctx context.Context) error { return h(ctx, v) })
 	}
+}
+
+// Run runs one round of background work (a handler's call, a relay's
+// batch). While the gate is busy, rounds run one at a time, and each is
+// followed by a rest in proportion to how long it ran, during which it
+// keeps its turn: together they use share of one core at most. f's result
+// is returned unchanged; a wait for the turn, or a rest, ends early when
+// ctx ends (Run then returns ctx's error without running f, and the work
+// is done again later: the bus delivers the event again, the relay finds
+// its batch still in the outbox).
+func (g *Gate) Run(ctx context.Context, f func(context.Context) error) error {
+	if !g.Busy() {
+		return f(ctx)
+	}
+	select {
+	case g.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-g.turn }()
+	start := g.now()
+	err := f(ctx)
+	if rest := g.Rest(g.now().Sub(start)); rest > 0 {
+		g.rest(ctx, rest)
+	}
+	return err
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -18,6 +18,7 @@
 # Everything started here is stopped, and the schema and keys removed, on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/load/wrk.sh
 
 CONFIG=${CONFIG:-embedded}
 CONNS=${CONNS:-16}

@@ -12,6 +12,11 @@ function setup(thread)
   thread:set("tid", #threads)
 end
 
+local function nonempty(s)
+  if s == "" then return nil end
+  return s
+end
+
 function init(args)
   local mode = os.getenv("MODE") or "around"
   tokens = {}
@@ -19,9 +24,9 @@ function init(args)
   if #tokens == 0 then tokens = { "" } end
   local board = os.getenv("BOARD") or "/api/v1/leaderboards/distance?period=all"
   if mode == "top" then
-    path = board .. "&limit=" .. (os.getenv("LIMIT") or "100")
+    path = board .. "&limit=" .. (nonempty(os.getenv("LIMIT")) or "100")
   else
-    path = board .. "&around=me&limit=" .. (os.getenv("LIMIT") or "10")
+    path = board .. "&around=me&limit=" .. (nonempty(os.getenv("LIMIT")) or "10")
   end
   headers = {}
   n = tid * 7

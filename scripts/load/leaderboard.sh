@@ -16,7 +16,8 @@
 #                     port; memory: the in-memory ranker, which the server
 #                     rebuilds from the database at start (every board of
 #                     every activity) before the runs
-#   MODES="around top"
+#   MODES="around top"  around: around=me (limit 10); top: limit=100;
+#                     top10: limit=10 (the seeds' reference read)
 #   STRIDE_BIN=       a stride binary to use instead of building ./cmd/stride
 #   REBUILD_TIMEOUT=900  seconds to wait for the in-memory rebuild
 #   KEEP_LOGS=DIR     keep the server's log
@@ -24,6 +25,7 @@
 # stopped, on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/load/wrk.sh
 
 N=${N:-100000}
 CLIENTS=${CLIENTS:-64}
@@ -103,7 +105,9 @@ echo "| ranker | N | read | clients | 2xx/s | p50 ms | p99 ms | max ms | non-2xx
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for mode in $MODES; do
   snap "$tmp/before"
-  line=$(TOKEN=$tokens MODE=$mode wrk -t 2 -c "$CLIENTS" -d "${DURATION}s" --timeout 10s -s "$LUA" "$url" | grep '^RESULT')
+  wrkmode=$mode limit=""
+  [ "$mode" = top10 ] && wrkmode=top limit=10
+  line=$(TOKEN=$tokens MODE=$wrkmode LIMIT=$limit wrk -t 2 -c "$CLIENTS" -d "${DURATION}s" --timeout 10s -s "$LUA" "$url" | grep '^RESULT')
   snap "$tmp/after"
   python3 - "$RANKER" "$N" "$mode" "$CLIENTS" "$line" "$tmp/before" "$tmp/after" "$pid" <<'PY'
 import sys

@@ -25,9 +25,7 @@ GPX_FILES=${GPX_FILES:-20}
 LOG_LEVEL=${LOG_LEVEL:-info}
 LUA=$PWD/scripts/load/upload.lua
 
-if ! command -v wrk >/dev/null; then
-  apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
+. scripts/load/wrk.sh
 
 tmp=$(mktemp -d /tmp/stride-load.XXXXXX)
 pids=()
