@@ -11,7 +11,7 @@ import (
 
 // hotStatements are the worker's per-upload statements, prepared once on
 // the writer connection. modernc.org/sqlite parses the SQL text of every
-// unprepared statement again; for the five statements of each processed
+// unprepared statement again; for the statements of each processed
 // upload that parse was most of the store's CPU (docs/benchmarks.md).
 //
 // They are prepared outside any transaction: the writer pool has a single
@@ -31,7 +31,7 @@ func (db *DB) hotStatements(ctx context.Context) *hotStatements {
 		return db.hot
 	}
 	h := &hotStatements{stmts: map[string]*sql.Stmt{}}
-	for _, q := range []string{qUploadOutcome, qFindDuplicate, qFinishUpload, qInsertActivity, qInsertStreams, qInsertOutbox} {
+	for _, q := range []string{qClaimUpload, qClaimedUpload, qUploadOutcome, qFindDuplicate, qFinishUpload, qInsertActivity, qInsertStreams, qInsertOutbox} {
 		st, err := db.write.PrepareContext(ctx, q)
 		if err != nil {
 			h.close()

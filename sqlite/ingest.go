@@ -104,7 +104,7 @@ func scanIdempotency(row rowScanner) (*store.IdempotencyRecord, error) {
 
 // IdempotencyRecord implements store.Ingest.
 func (db *DB) IdempotencyRecord(ctx context.Context, userID, key string, now time.Time) (*store.IdempotencyRecord, error) {
-	r, err := scanIdempotency(db.read.QueryRowContext(ctx, `SELECT `+idemColumns+` FROM idempotency_keys
+	r, err := scanIdempotency(db.queryRow(ctx, `SELECT `+idemColumns+` FROM idempotency_keys
 		WHERE user_id = ? AND key = ? AND expires_at > ?`, userID, key, micros(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Idempotency key")
@@ -155,7 +155,7 @@ func scanUpload(row rowScanner, extra ...any) (*stride.Upload, error) {
 
 // Upload implements store.Ingest.
 func (db *DB) Upload(ctx context.Context, id string) (*stride.Upload, error) {
-	u, err := scanUpload(db.read.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE id = ?`, id))
+	u, err := scanUpload(db.queryRow(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Upload")
 	}
@@ -168,14 +168,14 @@ func (db *DB) Upload(ctx context.Context, id string) (*stride.Upload, error) {
 // ClaimUpload implements store.Ingest.
 func (db *DB) ClaimUpload(ctx context.Context, id string, now time.Time) (*stride.Upload, error) {
 	var u *stride.Upload
+	hot := db.hotStatements(ctx)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE uploads SET status = 'processing', attempts = attempts + 1, updated_at = ?
-			WHERE id = ? AND status IN ('queued', 'processing')`, micros(now), id)
+		_, err := hot.exec(ctx, tx, qClaimUpload, micros(now), id)
 		if err != nil {
 			return fmt.Errorf("claim upload %s: %w", id, err)
 		}
 		var body []byte
-		u, err = scanUpload(tx.QueryRowContext(ctx, `SELECT `+uploadColumns+`, body FROM uploads WHERE id = ?`, id), &body)
+		u, err = scanUpload(hot.queryRow(ctx, tx, qClaimedUpload, id), &body)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Upload")
 		}
@@ -204,6 +204,9 @@ func (db *DB) FailUpload(ctx context.Context, id string, p stride.UploadProblem,
 
 // The statements of the worker's transaction, prepared once (see hot.go).
 const (
+	qClaimUpload = `UPDATE uploads SET status = 'processing', attempts = attempts + 1, updated_at = ?
+			WHERE id = ? AND status IN ('queued', 'processing')`
+	qClaimedUpload = `SELECT ` + uploadColumns + `, body FROM uploads WHERE id = ?`
 	qUploadOutcome = `SELECT status, activity_id FROM uploads WHERE id = ?`
 	qFindDuplicate = `SELECT id FROM activities WHERE user_id = ? AND parent_id IS NULL
 			AND (content_hash = ? OR (external_id <> '' AND external_id = ?) OR start_time = ?) LIMIT 1`
@@ -399,7 +402,7 @@ func loadActivity(ctx context.Context, q querier, id, cond string, args ...any) 
 // ActivityStreams implements store.Ingest.
 func (db *DB) ActivityStreams(ctx context.Context, id string) ([]byte, error) {
 	var data []byte
-	err := db.read.QueryRowContext(ctx, `SELECT data FROM activity_streams WHERE activity_id = ?`, id).Scan(&data)
+	err := db.queryRow(ctx, `SELECT data FROM activity_streams WHERE activity_id = ?`, id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Streams")
 	}

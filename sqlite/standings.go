@@ -24,7 +24,7 @@ const qActivityFacts = `SELECT a.id, coalesce(a.parent_id, ''), a.user_id, a.spo
 // visibility from the parent row, so a leg can never be seen where its
 // multisport activity cannot.
 func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.ActivityFacts, error) {
-	rows, err := db.read.QueryContext(ctx, qActivityFacts, userID)
+	rows, err := db.query(ctx, qActivityFacts, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
 	}
@@ -58,7 +58,7 @@ func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.Activi
 
 // Achievements implements store.Standings.
 func (db *DB) Achievements(ctx context.Context, userID string) ([]stride.Achievement, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT user_id, type, activity_id, achieved_at, value, description
+	rows, err := db.query(ctx, `SELECT user_id, type, activity_id, achieved_at, value, description
 		FROM achievements WHERE user_id = ? ORDER BY achieved_at, type`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list achievements of %s: %w", userID, err)
@@ -82,7 +82,7 @@ func (db *DB) Achievements(ctx context.Context, userID string) ([]stride.Achieve
 
 // Records implements store.Standings.
 func (db *DB) Records(ctx context.Context, userID string) ([]stride.Record, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT user_id, effort, activity_id, achieved_at, value, previous_value, previous_activity_id
+	rows, err := db.query(ctx, `SELECT user_id, effort, activity_id, achieved_at, value, previous_value, previous_activity_id
 		FROM records WHERE user_id = ? ORDER BY effort, achieved_at, activity_id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list records of %s: %w", userID, err)

@@ -49,3 +49,22 @@ func (c *stmtCache) close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// query runs a constant read query prepared on the read pool. If preparing
+// fails, the query runs unprepared, which reports the same error.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.readStmts.get(ctx, query)
+	if err != nil {
+		return db.read.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow is query for one row.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := db.readStmts.get(ctx, query)
+	if err != nil {
+		return db.read.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}

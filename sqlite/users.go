@@ -101,7 +101,7 @@ func (db *DB) CreateUser(ctx context.Context, u *stride.User, passwordHash strin
 
 // UserByID implements store.Users.
 func (db *DB) UserByID(ctx context.Context, id string) (*stride.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("User")
 	}
