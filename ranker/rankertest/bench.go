@@ -19,6 +19,8 @@ import (
 //     idempotency record is part of the cost);
 //   - IncrActivity: one Incr of the 16 boards one activity touches
 //     (4 metrics x week, month, year, all), one call; updates/s reported;
+//   - SetActivity: the same 16 boards by one Set of absolute scores, which
+//     is what the standings projector writes per activity;
 //   - Set100: one Set of 100 absolute scores, one call; updates/s reported;
 //   - Rank, Around (k=5, 11 entries), Top100: reads of random members;
 //   - WindowAround (limit 10: the member and 5 either side), WindowTop100:
@@ -58,6 +60,14 @@ func Bench(b *testing.B, r ranker.Ranker, n, parallelism int) {
 			}
 			_, err := r.Incr(ctx, eventID(), ups[:]...)
 			return len(ups), err
+		},
+		"SetActivity": func(rng *rand.Rand) (int, error) {
+			m := members[rng.IntN(n)]
+			var ups [16]ranker.Update
+			for i, bd := range activityBoards {
+				ups[i] = ranker.Update{Board: bd, Member: m, Score: float64(rng.IntN(10_000))}
+			}
+			return len(ups), r.Set(ctx, ups[:]...)
 		},
 		"Set100": func(rng *rand.Rand) (int, error) {
 			var ups [100]ranker.Update
@@ -113,7 +123,7 @@ func Bench(b *testing.B, r ranker.Ranker, n, parallelism int) {
 			return 1, err
 		},
 	}
-	for _, name := range []string{"Incr", "IncrActivity", "Set100", "Rank", "Around", "Top100", "WindowAround", "WindowTop100", "Mix", "ReadMix"} {
+	for _, name := range []string{"Incr", "IncrActivity", "SetActivity", "Set100", "Rank", "Around", "Top100", "WindowAround", "WindowTop100", "Mix", "ReadMix"} {
 		op := ops[name]
 		b.Run(name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
@@ -159,7 +169,7 @@ func report(b *testing.B, name string, updates int, cpu time.Duration) {
 	s := b.Elapsed().Seconds()
 	b.ReportMetric(float64(b.N)/s, "ops/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-	if name == "IncrActivity" || name == "Set100" {
+	if name == "IncrActivity" || name == "SetActivity" || name == "Set100" {
 		b.ReportMetric(float64(updates)/s, "updates/s")
 	}
 }
