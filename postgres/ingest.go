@@ -17,6 +17,9 @@ import (
 
 // AcceptUpload implements store.Ingest.
 func (db *DB) AcceptUpload(ctx context.Context, up *stride.Upload, ev store.OutboxEvent, idem *store.IdempotencyRecord) (*store.IdempotencyRecord, error) {
+	if idem == nil {
+		return nil, db.acceptPipelined(ctx, up, ev)
+	}
 	var existing *store.IdempotencyRecord
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if idem != nil {
@@ -44,29 +47,71 @@ func (db *DB) AcceptUpload(ctx context.Context, up *stride.Upload, ev store.Outb
 				return nil
 			}
 		}
-		opts, err := json.Marshal(up.Options)
+		args, err := uploadArgs(up)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO uploads (id, user_id, status, format, content_type, filename, content_hash,
-			size_bytes, body, blob_key, external_id, options, attempts, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14)`,
-			up.ID, up.UserID, up.Status, up.Format, up.ContentType, up.Filename, up.ContentHash, up.SizeBytes, nonNil(up.Body),
-			up.BlobKey, up.ExternalID, string(opts), up.CreatedAt, up.UpdatedAt)
-		if isViolation(err, foreignKeyViolation) {
-			return notFound("User")
-		}
-		if err != nil {
-			return fmt.Errorf("insert upload %s: %w", up.ID, err)
+		if _, err = tx.Exec(ctx, qInsertUpload, args...); err != nil {
+			return uploadError(up.ID, err)
 		}
 		return insertOutbox(ctx, tx, ev)
 	})
 	return existing, err
 }
 
+const qInsertUpload = `INSERT INTO uploads (id, user_id, status, format, content_type, filename, content_hash,
+	size_bytes, body, blob_key, external_id, options, attempts, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14)`
+
+func uploadArgs(up *stride.Upload) ([]any, error) {
+	opts, err := json.Marshal(up.Options)
+	if err != nil {
+		return nil, err
+	}
+	return []any{up.ID, up.UserID, up.Status, up.Format, up.ContentType, up.Filename, up.ContentHash, up.SizeBytes, nonNil(up.Body),
+		up.BlobKey, up.ExternalID, string(opts), up.CreatedAt, up.UpdatedAt}, nil
+}
+
+func uploadError(id string, err error) error {
+	if isViolation(err, foreignKeyViolation) {
+		return notFound("User")
+	}
+	return fmt.Errorf("insert upload %s: %w", id, err)
+}
+
+// acceptPipelined writes an upload without an idempotency key and its
+// outbox event in one round trip: the two statements go in one pipeline
+// with a single Sync, which PostgreSQL runs as one implicit transaction
+// (both or neither, committed at the Sync). Four round trips (BEGIN, two
+// INSERTs, COMMIT) were most of an acceptance's time here, each a wake-up
+// of stride and of a backend (docs/benchmarks.md).
+func (db *DB) acceptPipelined(ctx context.Context, up *stride.Upload, ev store.OutboxEvent) error {
+	args, err := uploadArgs(up)
+	if err != nil {
+		return err
+	}
+	var b pgx.Batch
+	b.Queue(qInsertUpload, args...)
+	b.Queue(qInsertOutbox, ev.ID, ev.Type, ev.Key, ev.Payload, ev.CreatedAt)
+	results := db.pool.SendBatch(ctx, &b)
+	_, uploadErr := results.Exec()
+	_, outboxErr := results.Exec()
+	closeErr := results.Close()
+	switch {
+	case uploadErr != nil:
+		return uploadError(up.ID, uploadErr)
+	case outboxErr != nil:
+		return fmt.Errorf("insert outbox event %s: %w", ev.ID, outboxErr)
+	case closeErr != nil:
+		return fmt.Errorf("accept upload %s: %w", up.ID, closeErr)
+	}
+	return nil
+}
+
+const qInsertOutbox = `INSERT INTO outbox (event_id, type, key, payload, created_at) VALUES ($1, $2, $3, $4, $5)`
+
 func insertOutbox(ctx context.Context, tx pgx.Tx, ev store.OutboxEvent) error {
-	_, err := tx.Exec(ctx, `INSERT INTO outbox (event_id, type, key, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		ev.ID, ev.Type, ev.Key, ev.Payload, ev.CreatedAt)
+	_, err := tx.Exec(ctx, qInsertOutbox, ev.ID, ev.Type, ev.Key, ev.Payload, ev.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("insert outbox event %s: %w", ev.ID, err)
 	}

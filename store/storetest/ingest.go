@@ -116,6 +116,30 @@ func testAcceptClaimAndOutbox(t *testing.T, s store.Store) {
 	if len(pending) != 2 || pending[1].ID != second.ID || pending[0].Seq >= pending[1].Seq {
 		t.Fatalf("outbox not in commit order: %+v", pending)
 	}
+	// The upload and its event are one transaction: when the event cannot
+	// be written (its id is taken), the upload is not written either, and
+	// the store goes on accepting.
+	clash := newUpload(u.ID, "clash", base.Add(2*time.Second))
+	if _, err := s.AcceptUpload(ctx, clash, second, nil); err == nil {
+		t.Fatal("accepted an upload whose outbox event id is taken")
+	}
+	_, err = s.Upload(ctx, clash.ID)
+	wantCode(t, err, stride.ENOTFOUND)
+	if p, _ := s.PendingOutbox(ctx, 10); len(p) != 2 {
+		t.Fatalf("outbox after a failed acceptance = %+v", p)
+	}
+	after := newUpload(u.ID, "after", base.Add(3*time.Second))
+	afterEv := outboxEvent("activity.uploaded", u.ID, base.Add(3*time.Second))
+	if _, err := s.AcceptUpload(ctx, after, afterEv, nil); err != nil {
+		t.Fatalf("accept after a failed acceptance: %v", err)
+	}
+	if pending, _ = s.PendingOutbox(ctx, 10); len(pending) != 3 {
+		t.Fatalf("outbox = %+v, want 3 events", pending)
+	}
+	if err := s.DeleteOutbox(ctx, []int64{pending[2].Seq}); err != nil {
+		t.Fatal(err)
+	}
+	pending = pending[:2]
 	if err := s.DeleteOutbox(ctx, []int64{pending[0].Seq}); err != nil {
 		t.Fatal(err)
 	}
