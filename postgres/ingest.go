@@ -22,36 +22,34 @@ func (db *DB) AcceptUpload(ctx context.Context, up *stride.Upload, ev store.Outb
 	}
 	var existing *store.IdempotencyRecord
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if idem != nil {
-			// Insert first: a concurrent request with the same key waits on
-			// the row lock and then sees the winner's record.
-			tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, location, created_at, expires_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status,
-					body = EXCLUDED.body, location = EXCLUDED.location, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
-				WHERE idempotency_keys.expires_at <= EXCLUDED.created_at`,
-				idem.UserID, idem.Key, idem.RequestHash, idem.Status, idem.Body, idem.Location, idem.CreatedAt, idem.ExpiresAt)
-			if isViolation(err, foreignKeyViolation) {
-				return notFound("User")
-			}
+		// Insert first: a concurrent request with the same key waits on
+		// the row lock and then sees the winner's record.
+		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, location, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status,
+				body = EXCLUDED.body, location = EXCLUDED.location, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+			WHERE idempotency_keys.expires_at <= EXCLUDED.created_at`,
+			idem.UserID, idem.Key, idem.RequestHash, idem.Status, idem.Body, idem.Location, idem.CreatedAt, idem.ExpiresAt)
+		if isViolation(err, foreignKeyViolation) {
+			return notFound("User")
+		}
+		if err != nil {
+			return fmt.Errorf("store idempotency key: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			rec, err := scanIdempotency(tx.QueryRow(ctx, `SELECT `+idemColumns+` FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+				idem.UserID, idem.Key))
 			if err != nil {
-				return fmt.Errorf("store idempotency key: %w", err)
+				return fmt.Errorf("load idempotency key: %w", err)
 			}
-			if tag.RowsAffected() == 0 {
-				rec, err := scanIdempotency(tx.QueryRow(ctx, `SELECT `+idemColumns+` FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
-					idem.UserID, idem.Key))
-				if err != nil {
-					return fmt.Errorf("load idempotency key: %w", err)
-				}
-				existing = rec
-				return nil
-			}
+			existing = rec
+			return nil
 		}
 		args, err := uploadArgs(up)
 		if err != nil {
 			return err
 		}
-		if _, err = tx.Exec(ctx, qInsertUpload, args...); err != nil {
+		if _, err := tx.Exec(ctx, qInsertUpload, args...); err != nil {
 			return uploadError(up.ID, err)
 		}
 		return insertOutbox(ctx, tx, ev)

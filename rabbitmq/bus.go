@@ -115,7 +115,8 @@ type Bus struct {
 var _ bus.Bus = (*Bus)(nil)
 
 // Connect dials RabbitMQ (amqp://user:pass@host:5672/vhost) and declares
-// the exchanges of the prefix (with Options.Existing, checks they exist). The Bus redials when the connection drops.
+// the exchanges of the prefix (with Options.Existing, checks they exist).
+// The Bus redials when the connection drops.
 func Connect(ctx context.Context, url string, opts Options) (*Bus, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
