@@ -1,10 +1,15 @@
 package achievement
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stridehq/stride"
+	"github.com/stridehq/stride/activity"
 )
 
 func day(date string, hour int) time.Time {
@@ -193,5 +198,54 @@ func TestChangesAnnounceOnlyNew(t *testing.T) {
 	again, _ := Changes(first, Evaluate("u", facts, Rules), nil, nil)
 	if len(again) != 0 {
 		t.Errorf("a recomputation announced %+v", again)
+	}
+}
+
+// Records walks the history once; the obvious walk, once per effort, is
+// the reference it must agree with on random histories (ties in start
+// time, efforts missing, zero and equal values included).
+func TestRecordsAgreesWithOneWalkPerEffort(t *testing.T) {
+	reference := func(facts []stride.ActivityFacts) []stride.Record {
+		ordered := slices.Clone(facts)
+		slices.SortStableFunc(ordered, func(a, b stride.ActivityFacts) int {
+			return chronological(a.StartTime, a.ActivityID, b.StartTime, b.ActivityID)
+		})
+		var out []stride.Record
+		for _, e := range activity.Efforts() {
+			var best *stride.Record
+			for _, f := range ordered {
+				v, ok := f.Efforts[e.Name]
+				if !ok || v <= 0 || best != nil && !(e.LowerIsBetter && v < best.Value || !e.LowerIsBetter && v > best.Value) {
+					continue
+				}
+				r := stride.Record{UserID: "u", Effort: e.Name, ActivityID: f.ActivityID, AchievedAt: f.StartTime.UTC(), Value: v}
+				if best != nil {
+					prev := best.Value
+					r.PreviousValue, r.PreviousActivityID = &prev, best.ActivityID
+				}
+				out = append(out, r)
+				best = &out[len(out)-1]
+			}
+		}
+		return out
+	}
+	names := []string{"best_400m", "best_1k", "best_5k", "power_5m", "power_20m", "not_an_effort"}
+	for seed := range uint64(50) {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		var facts []stride.ActivityFacts
+		for i := range 200 {
+			f := act(fmt.Sprintf("a%03d", rng.IntN(1000)), "running", fmt.Sprintf("2026-%02d-%02d", 1+rng.IntN(12), 1+rng.IntN(28)), 5, 30, 0)
+			f.ActivityID += fmt.Sprint(i)
+			f.Efforts = map[string]float64{}
+			for _, n := range names {
+				if rng.IntN(3) == 0 {
+					f.Efforts[n] = float64(rng.IntN(5)) * 100 // zeros and ties
+				}
+			}
+			facts = append(facts, f)
+		}
+		if got, want := Records("u", facts), reference(facts); !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: %d records, the reference %d", seed, len(got), len(want))
+		}
 	}
 }

@@ -17,25 +17,37 @@ func Records(userID string, facts []stride.ActivityFacts) []stride.Record {
 	slices.SortStableFunc(ordered, func(a, b stride.ActivityFacts) int {
 		return chronological(a.StartTime, a.ActivityID, b.StartTime, b.ActivityID)
 	})
-	var out []stride.Record
-	for _, e := range activity.Efforts() {
-		var best *stride.Record
-		for _, f := range ordered {
-			v, ok := f.Efforts[e.Name]
+	// One walk through the history, each activity's own efforts looked
+	// up, instead of one walk per effort: this runs on every event of the
+	// athlete.
+	efforts := activity.Efforts()
+	index := make(map[string]int, len(efforts))
+	for i, e := range efforts {
+		index[e.Name] = i
+	}
+	progressions := make([][]stride.Record, len(efforts))
+	for _, f := range ordered {
+		for name, v := range f.Efforts {
+			i, ok := index[name]
 			if !ok || v <= 0 {
 				continue
 			}
-			if best != nil && !(e.LowerIsBetter && v < best.Value || !e.LowerIsBetter && v > best.Value) {
-				continue
-			}
+			e, p := efforts[i], progressions[i]
 			r := stride.Record{UserID: userID, Effort: e.Name, ActivityID: f.ActivityID, AchievedAt: f.StartTime.UTC(), Value: v}
-			if best != nil {
+			if len(p) > 0 {
+				best := p[len(p)-1]
+				if !(e.LowerIsBetter && v < best.Value || !e.LowerIsBetter && v > best.Value) {
+					continue
+				}
 				prev := best.Value
 				r.PreviousValue, r.PreviousActivityID = &prev, best.ActivityID
 			}
-			out = append(out, r)
-			best = &out[len(out)-1]
+			progressions[i] = append(p, r)
 		}
+	}
+	var out []stride.Record
+	for _, p := range progressions {
+		out = append(out, p...)
 	}
 	return out
 }

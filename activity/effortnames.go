@@ -1,6 +1,9 @@
 package activity
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Effort names identify best efforts across activities, for personal
 // records and best-effort leaderboards: "best_5k" is the fastest 5 km
@@ -21,7 +24,30 @@ type EffortInfo struct {
 }
 
 // Efforts lists every effort name Stride computes, in a stable order.
-func Efforts() []EffortInfo {
+func Efforts() []EffortInfo { return slices.Clone(efforts) }
+
+// LookupEffort returns the effort with that name.
+func LookupEffort(name string) (EffortInfo, bool) {
+	e, ok := effortsByName[name]
+	return e, ok
+}
+
+// efforts and effortsByName are built once and never changed: the
+// leaderboards look an effort up for every activity of an athlete on each
+// of their events, and building the names with Sprintf every time was
+// most of the projector's work on a long history.
+var (
+	efforts       = listEfforts()
+	effortsByName = func() map[string]EffortInfo {
+		m := make(map[string]EffortInfo, len(efforts))
+		for _, e := range efforts {
+			m[e.Name] = e
+		}
+		return m
+	}()
+)
+
+func listEfforts() []EffortInfo {
 	out := make([]EffortInfo, 0, len(bestEffortDistances)+len(bestPowerDurations))
 	for _, d := range bestEffortDistances {
 		out = append(out, EffortInfo{Name: effortNames[d.name], LowerIsBetter: true, Unit: "s", Label: distanceLabel(d.name)})
@@ -30,16 +56,6 @@ func Efforts() []EffortInfo {
 		out = append(out, EffortInfo{Name: powerEffortName(s), Unit: "W", Label: durationLabel(s) + " power"})
 	}
 	return out
-}
-
-// LookupEffort returns the effort with that name.
-func LookupEffort(name string) (EffortInfo, bool) {
-	for _, e := range Efforts() {
-		if e.Name == name {
-			return e, true
-		}
-	}
-	return EffortInfo{}, false
 }
 
 // EffortValues returns an analysis's best efforts by effort name.

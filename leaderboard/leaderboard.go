@@ -289,7 +289,7 @@ type totals struct {
 	// counted holds the multisport activities whose legs were already
 	// counted: a triathlon's legs count once on the all-sports board.
 	counted map[string]struct{}
-	efforts map[string]float64 // best value so far, in the metric's own sense
+	efforts map[string]float64 // best score so far (Metric.Score: higher is better)
 }
 
 func (t *totals) scoreOf(m Metric) (float64, bool) {
@@ -310,11 +310,8 @@ func (t *totals) score(m Metric) (float64, bool) {
 	case Activities:
 		return float64(t.count), t.count > 0
 	}
-	v, ok := t.efforts[string(m)]
-	if !ok {
-		return 0, false
-	}
-	return m.Score(v), true
+	s, ok := t.efforts[string(m)]
+	return s, ok
 }
 
 // counts reports whether an activity counts on any board at all: private
@@ -348,6 +345,11 @@ func accumulate(facts []stride.ActivityFacts, p Period) map[groupKey]*totals {
 	allSports := groupsOf(AllSports)
 	tiers, envs := [2]Tier{TierFollowers, TierPublic}, [2]Env{EnvAll, EnvOutdoor}
 	first, last := p.Bounds()
+	type effortScore struct {
+		name  string
+		score float64
+	}
+	var efforts []effortScore
 	for _, f := range facts {
 		if !counts(f) || (p.Kind != All && (f.LocalDate < first || f.LocalDate > last)) {
 			continue
@@ -357,6 +359,14 @@ func accumulate(facts []stride.ActivityFacts, p Period) map[groupKey]*totals {
 		duration := f.MovingS
 		if duration <= 0 {
 			duration = f.ElapsedS
+		}
+		// The fact's effort scores, once for the up to eight groups it
+		// counts in.
+		efforts = efforts[:0]
+		for name, v := range f.Efforts {
+			if v > 0 {
+				efforts = append(efforts, effortScore{name, Metric(name).Score(v)})
+			}
 		}
 		for _, g := range [2]*sportGroups{groupsOf(f.Sport), allSports} {
 			for ti, tier := range tiers {
@@ -388,16 +398,12 @@ func accumulate(facts []stride.ActivityFacts, p Period) map[groupKey]*totals {
 						t.counted[f.ParentID] = struct{}{}
 						t.count++
 					}
-					for name, v := range f.Efforts {
-						if v <= 0 {
-							continue
-						}
+					for _, e := range efforts {
 						if t.efforts == nil {
 							t.efforts = map[string]float64{}
 						}
-						best, seen := t.efforts[name]
-						if !seen || Metric(name).Score(v) > Metric(name).Score(best) {
-							t.efforts[name] = v
+						if best, seen := t.efforts[e.name]; !seen || e.score > best {
+							t.efforts[e.name] = e.score
 						}
 					}
 				}
