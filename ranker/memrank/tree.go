@@ -126,10 +126,34 @@ func above(s []float64, x float64) int {
 func (l *leaf) lowerBound(m *members, it item) int {
 	s := l.scores[:l.n]
 	i := above(s, it.score)
-	for i < len(s) && s[i] == it.score && m.nameLess(l.ids[i], it.id) {
-		i++
+	return i + firstNotBefore(m, l.ids[i:i+equalRun(s[i:], it.score)], it.id)
+}
+
+// equalRun returns the number of leading entries of s equal to x.
+func equalRun(s []float64, x float64) int {
+	n := 0
+	for n < len(s) && s[n] == x {
+		n++
 	}
-	return i
+	return n
+}
+
+// firstNotBefore returns the index of the first of ids, members of equal
+// score in name order, whose name is not before id's. It is a binary
+// search: among equal scores every step reads a name from the arena, a
+// cache miss on a large board, and boards are full of ties (counts, whole
+// metres, seconds), so a walk through a run of them cost a miss per member.
+func firstNotBefore(m *members, ids []uint32, id uint32) int {
+	lo, hi := 0, len(ids)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if m.nameLess(ids[mid], id) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // find returns the index of it in l, or -1. Among equal scores it compares
@@ -179,13 +203,14 @@ func (in *inner) setKey(i int, k item) { in.scores[i], in.ids[i] = k.score, k.id
 func (in *inner) route(m *members, it item) int {
 	s := in.scores[1:in.n]
 	i := above(s, it.score)
-	for i < len(s) && s[i] == it.score {
-		if id := in.ids[i+1]; id != it.id && !m.nameLess(id, it.id) {
-			break
-		}
-		i++
+	// Among keys of it's score (in name order), those not above it: the
+	// ones before it by name, and it itself (a key may be it).
+	ids := in.ids[1+i : 1+i+equalRun(s[i:], it.score)]
+	k := firstNotBefore(m, ids, it.id)
+	if k < len(ids) && ids[k] == it.id {
+		k++
 	}
-	return i
+	return i + k
 }
 
 // size returns the number of items under in.

@@ -10,7 +10,15 @@ import (
 // TestTreeAgainstSortedSlice drives the B+ tree through growth, heavy
 // deletion (borrowing and merging at every level) and regrowth, comparing
 // it with a sorted slice and checking its invariants along the way.
+// With 3 distinct scores, runs of equal scores span many leaves and inner
+// keys, where the order is the members' names.
 func TestTreeAgainstSortedSlice(t *testing.T) {
+	for _, scores := range []int{500, 3} {
+		t.Run(fmt.Sprintf("scores=%d", scores), func(t *testing.T) { testTreeAgainstSortedSlice(t, scores) })
+	}
+}
+
+func testTreeAgainstSortedSlice(t *testing.T, scores int) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	var tr tree
 	var ref []item
@@ -35,7 +43,7 @@ func TestTreeAgainstSortedSlice(t *testing.T) {
 				if _, ok := present[name]; ok {
 					continue
 				}
-				score := float64(rng.IntN(500))
+				score := float64(rng.IntN(scores))
 				it := item{score, m.add(name, score)}
 				present[name] = it.id
 				tr.insert(m, it)
