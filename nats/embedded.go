@@ -21,6 +21,11 @@ type EmbeddedOptions struct {
 	// the default, means no network listener at all: the Stride process
 	// talks to the server in-process, and nothing is exposed.
 	Listen string
+	// Token, when set, is the secret every client must present, the
+	// in-process connection included (a client of the listener puts it in
+	// its URL: nats://TOKEN@host:port). StartEmbedded refuses a listener
+	// on an address other than loopback without one.
+	Token string
 	// SyncAlways makes the server fsync every write before it acks it, so
 	// an acked event survives a power loss, not only a process crash. Off
 	// by default: the store is synced every SyncInterval, and the upload
@@ -37,8 +42,9 @@ type EmbeddedOptions struct {
 
 // Server is a NATS server with JetStream running inside the process.
 type Server struct {
-	ns  *natsserver.Server
-	log *slog.Logger
+	ns    *natsserver.Server
+	log   *slog.Logger
+	token string
 }
 
 // StartEmbedded starts a JetStream server storing in dir (created if
@@ -88,8 +94,12 @@ func StartEmbedded(ctx context.Context, dir string, opts EmbeddedOptions) (*Serv
 		if p == 0 {
 			p = natsserver.RANDOM_PORT
 		}
+		if opts.Token == "" && !isLoopback(host) {
+			return nil, fmt.Errorf("embedded nats: listen %q: a listener beyond loopback needs a token, or anyone who reaches it can publish and consume every event", opts.Listen)
+		}
 		so.Host, so.Port = host, p
 	}
+	so.Authorization = opts.Token
 	ns, err := natsserver.NewServer(so)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
@@ -115,7 +125,17 @@ func StartEmbedded(ctx context.Context, dir string, opts EmbeddedOptions) (*Serv
 		return nil, errors.New("embedded nats: jetstream did not start (see logs)")
 	}
 	log.Info("embedded nats ready", "dir", abs, "url", ns.ClientURL(), "listen", opts.Listen != "")
-	return &Server{ns: ns, log: log}, nil
+	return &Server{ns: ns, log: log, token: opts.Token}, nil
+}
+
+// isLoopback reports whether host names only this machine: a loopback IP
+// or "localhost". An empty host (every interface) is not.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ClientURL is the URL other processes can use, or "" without a listener.
@@ -132,7 +152,11 @@ func (s *Server) Connect(ctx context.Context, opts Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats bus: %w", err)
 	}
-	nc, err := natsgo.Connect("", append(connOptions(o), natsgo.InProcessServer(s.ns))...)
+	connOpts := append(connOptions(o), natsgo.InProcessServer(s.ns))
+	if s.token != "" {
+		connOpts = append(connOpts, natsgo.Token(s.token))
+	}
+	nc, err := natsgo.Connect("", connOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("nats bus: in-process connect: %w", err)
 	}

@@ -40,16 +40,23 @@ func (b *openedBus) close(log *slog.Logger) {
 // openBus connects to the configured bus: the embedded NATS JetStream
 // server (files in DATA_DIR/nats) when url is empty, else nats:// or amqp://.
 // listen, for the embedded server only, opens a client listener so that
-// operator commands (stride deadletters) can reach it; empty keeps it
-// in-process. existing, for operator commands, attaches to a deployment's
-// streams or exchanges without creating any, and fails if there are none.
-func openBus(ctx context.Context, url, dataDir, listen, prefix string, existing bool, log *slog.Logger) (*openedBus, error) {
-	if url != "" && listen != "" {
-		return nil, errors.New("--bus-listen exposes the embedded bus; it has no meaning with --bus-url")
+// operator commands (stride deadletters) can reach it, and its clients must
+// present listenToken; empty keeps it in-process. existing, for operator
+// commands, attaches to a deployment's streams or exchanges without
+// creating any, and fails if there are none.
+func openBus(ctx context.Context, url, dataDir, listen, listenToken, prefix string, existing bool, log *slog.Logger) (*openedBus, error) {
+	if url != "" && (listen != "" || listenToken != "") {
+		return nil, errors.New("--bus-listen and --bus-listen-token expose the embedded bus; they have no meaning with --bus-url")
+	}
+	if listenToken != "" && listen == "" {
+		return nil, errors.New("--bus-listen-token without --bus-listen: there is no listener to protect")
+	}
+	if listenToken != "" && len(listenToken) < 16 {
+		return nil, errors.New("--bus-listen-token: at least 16 characters")
 	}
 	switch {
 	case url == "":
-		srv, err := nats.StartEmbedded(ctx, filepath.Join(dataDir, "nats"), nats.EmbeddedOptions{Logger: log, Listen: listen})
+		srv, err := nats.StartEmbedded(ctx, filepath.Join(dataDir, "nats"), nats.EmbeddedOptions{Logger: log, Listen: listen, Token: listenToken})
 		if err != nil {
 			return nil, err
 		}

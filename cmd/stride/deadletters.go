@@ -24,7 +24,9 @@ const deadLettersUsage = `Usage:
 The command talks to the server's bus: --bus-url (STRIDE_BUS_URL) and
 --bus-prefix (STRIDE_BUS_PREFIX) as given to 'stride serve'. The embedded bus
 lives inside the server process; start the server with
---bus-listen 127.0.0.1:4223 and pass --bus-url nats://127.0.0.1:4223 here.
+--bus-listen 127.0.0.1:4223 and pass --bus-url nats://127.0.0.1:4223 here
+(with --bus-listen-token T on the server: nats://T@127.0.0.1:4223, best
+given as STRIDE_BUS_URL so that the token stays out of the process list).
 `
 
 // errEmbeddedBus explains why deadletters cannot open the embedded bus
@@ -84,7 +86,7 @@ func runDeadLetters(ctx context.Context, args []string, getenv func(string) stri
 	}
 	// Attach only: a mistyped prefix must fail, not create an empty
 	// deployment's streams and report no dead letters in it.
-	b, err := openBus(ctx, *busURL, "", "", *busPrefix, true, log)
+	b, err := openBus(ctx, *busURL, "", "", "", *busPrefix, true, log)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,19 @@ func TestDeadLettersCommandLine(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--bus-listen") {
 		t.Fatalf("serve with both --bus-url and --bus-listen: %v", err)
 	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bus-listen", "0.0.0.0:0"}, "token"},                               // beyond loopback, open to anyone
+		{[]string{"--bus-listen-token", "0123456789abcdef"}, "without --bus-listen"},   // nothing to protect
+		{[]string{"--bus-listen", "127.0.0.1:0", "--bus-listen-token", "short"}, "16"}, // guessable
+	} {
+		_, _, err := runCommand(t, nil, append([]string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("serve %v: %v, want an error about %q", c.args, err, c.want)
+		}
+	}
 }
 
 func TestPrintDeadLetters(t *testing.T) {

@@ -168,8 +168,9 @@ func with(env []string, extra ...string) []string {
 func TestFaultServeKilledAfterAccepting(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	busURL := fmt.Sprintf("nats://127.0.0.1:%d", e2e.FreePort(t))
-	env := faultEnv("STRIDE_BUS_LISTEN=" + strings.TrimPrefix(busURL, "nats://"))
+	listen := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))
+	const token = "fault-test-bus-token"
+	env := faultEnv("STRIDE_BUS_LISTEN="+listen, "STRIDE_BUS_LISTEN_TOKEN="+token)
 	srv := e2e.Start(t, strideBin, dir, env...)
 	c := e2e.NewClient(t, srv.URL)
 	g := register(t, c, "crash@example.com", "Crash")
@@ -183,10 +184,14 @@ func TestFaultServeKilledAfterAccepting(t *testing.T) {
 	waitAllDoneOnce(t, c, g.AccessToken, g.User.ID, ids)
 
 	// The embedded bus is reachable for operator commands through
-	// --bus-listen; nothing failed, so nothing is dead lettered.
-	out, errOut, err := runCommand(t, nil, "deadletters", "list", "--bus-url", busURL)
+	// --bus-listen, with its token; nothing failed, so nothing is dead
+	// lettered.
+	out, errOut, err := runCommand(t, map[string]string{"STRIDE_BUS_URL": "nats://" + token + "@" + listen}, "deadletters", "list")
 	if err != nil || !strings.Contains(out, "no dead letters in group worker") {
 		t.Fatalf("deadletters list: %v\n%s%s", err, out, errOut)
+	}
+	if _, _, err := runCommand(t, nil, "deadletters", "list", "--bus-url", "nats://"+listen); err == nil {
+		t.Fatal("deadletters list got in without the bus token")
 	}
 }
 

@@ -185,6 +185,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		busURL          = s.string("bus-url", "", "event bus: nats://host:4222 or amqp://user:pass@host:5672/; empty runs NATS JetStream embedded in DATA_DIR/nats")
 		busPrefix       = s.string("bus-prefix", "stride", "namespace of the streams, exchanges and queues on the bus")
 		busListen       = s.string("bus-listen", "", "let the embedded bus accept NATS clients on this host:port (e.g. 127.0.0.1:4223, for 'stride deadletters'); empty: in-process only")
+		busListenToken  = s.string("bus-listen-token", "", "secret (16+ characters) the clients of --bus-listen must present, as nats://TOKEN@host:port; required unless --bus-listen is a loopback address")
 		sweepAfter      = s.duration("sweep-after", 2*time.Minute, "re-publish uploads still queued or processing after this long (a lost or stuck message)")
 		sweepEvery      = s.duration("sweep-every", 30*time.Second, "how often to look for such uploads")
 		maxUpload       = s.int64("max-upload-bytes", stridehttp.DefaultMaxUploadBytes, "largest accepted upload body, before decompression")
@@ -273,7 +274,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	eventBus, err := openBus(ctx, *busURL, *st.dataDir, *busListen, *busPrefix, false, log)
+	eventBus, err := openBus(ctx, *busURL, *st.dataDir, *busListen, *busListenToken, *busPrefix, false, log)
 	if err != nil {
 		return err
 	}
