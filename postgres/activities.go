@@ -47,6 +47,9 @@ func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.A
 				return fmt.Errorf("update legs of %s: %w", id, err)
 			}
 		}
+		if _, err := tx.Exec(ctx, qBumpFactsVersion, userID); err != nil {
+			return fmt.Errorf("raise the facts version of %s: %w", userID, err)
+		}
 		return insertOutbox(ctx, tx, ev)
 	})
 	if err != nil {
@@ -54,6 +57,10 @@ func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.A
 	}
 	return db.Activity(ctx, id)
 }
+
+// qBumpFactsVersion goes in every transaction that adds, changes or removes
+// an activity (store.FactsVersion).
+const qBumpFactsVersion = `UPDATE users SET facts_version = facts_version + 1 WHERE id = $1`
 
 // DeleteActivity implements store.Ingest.
 func (db *DB) DeleteActivity(ctx context.Context, userID, id string, event func(before *stride.Activity) (store.OutboxEvent, error)) error {
@@ -69,6 +76,9 @@ func (db *DB) DeleteActivity(ctx context.Context, userID, id string, event func(
 		// longer point anywhere.
 		if _, err := tx.Exec(ctx, `UPDATE uploads SET activity_id = NULL WHERE activity_id = $1`, id); err != nil {
 			return fmt.Errorf("detach uploads of %s: %w", id, err)
+		}
+		if _, err := tx.Exec(ctx, qBumpFactsVersion, userID); err != nil {
+			return fmt.Errorf("raise the facts version of %s: %w", userID, err)
 		}
 		return insertOutbox(ctx, tx, ev)
 	})

@@ -277,6 +277,9 @@ func (db *DB) completeUpload(ctx context.Context, uploadID string, c store.Compl
 			if err := insertOutbox(ctx, tx, c.Event); err != nil {
 				return err
 			}
+			if _, err := tx.Exec(ctx, qBumpFactsVersion, a.UserID); err != nil {
+				return fmt.Errorf("raise the facts version of %s: %w", a.UserID, err)
+			}
 			status, activityID = stride.UploadDone, a.ID
 		default:
 			return fmt.Errorf("look for a duplicate: %w", err)

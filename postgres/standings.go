@@ -14,19 +14,72 @@ import (
 
 var _ store.Standings = (*DB)(nil)
 
+const (
+	factsColumns = `SELECT a.id, coalesce(a.parent_id, ''), a.user_id, a.sport, a.start_time, a.local_date,
+			coalesce(p.visibility, a.visibility), a.indoor, a.virtual, a.distance_m, a.moving_s, a.elapsed_s, a.ascent_m, a.efforts::text
+		FROM activities a LEFT JOIN activities p ON p.id = a.parent_id`
+	qActivityFacts = factsColumns + `
+		WHERE a.user_id = $1 AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
+		ORDER BY a.start_time, a.id`
+	// qFactsOfActivity is qActivityFacts for one activity: itself, or its legs.
+	qFactsOfActivity = factsColumns + `
+		WHERE a.user_id = $1 AND (a.id = $2 OR a.parent_id = $2) AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
+		ORDER BY a.start_time, a.id`
+)
+
 // ActivityFacts implements store.Standings. A leg takes its parent's
 // visibility from the parent row, so a leg can never be seen where its
 // multisport activity cannot.
 func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.ActivityFacts, error) {
-	rows, err := db.pool.Query(ctx, `SELECT a.id, coalesce(a.parent_id, ''), a.user_id, a.sport, a.start_time, a.local_date,
-			coalesce(p.visibility, a.visibility), a.indoor, a.virtual, a.distance_m, a.moving_s, a.elapsed_s, a.ascent_m, a.efforts::text
-		FROM activities a LEFT JOIN activities p ON p.id = a.parent_id
-		WHERE a.user_id = $1 AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
-		ORDER BY a.start_time, a.id`, userID)
+	out, err := collectFacts(db.pool.Query(ctx, qActivityFacts, userID))
 	if err != nil {
 		return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (stride.ActivityFacts, error) {
+	return out, nil
+}
+
+// VersionedFacts implements store.Standings.
+func (db *DB) VersionedFacts(ctx context.Context, userID string) (store.FactsVersion, []stride.ActivityFacts, error) {
+	v, facts, err := db.versionedFacts(ctx, userID, qActivityFacts, userID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
+	}
+	return v, facts, nil
+}
+
+// FactsOfActivity implements store.Standings.
+func (db *DB) FactsOfActivity(ctx context.Context, userID, activityID string) (store.FactsVersion, []stride.ActivityFacts, error) {
+	v, facts, err := db.versionedFacts(ctx, userID, qFactsOfActivity, userID, activityID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read the facts of activity %s: %w", activityID, err)
+	}
+	return v, facts, nil
+}
+
+// versionedFacts reads the user's facts version and the facts query in one
+// repeatable-read transaction, so that both see the same snapshot.
+func (db *DB) versionedFacts(ctx context.Context, userID, query string, args ...any) (store.FactsVersion, []stride.ActivityFacts, error) {
+	var (
+		v     int64
+		facts []stride.ActivityFacts
+	)
+	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT facts_version FROM users WHERE id = $1`, userID).Scan(&v)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("read the facts version: %w", err)
+		}
+		facts, err = collectFacts(tx.Query(ctx, query, args...))
+		return err
+	})
+	return store.FactsVersion(v), facts, err
+}
+
+// collectFacts reads the rows of qActivityFacts or qFactsOfActivity.
+func collectFacts(rows pgx.Rows, err error) ([]stride.ActivityFacts, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (stride.ActivityFacts, error) {
 		var f stride.ActivityFacts
 		var efforts string
 		if err := r.Scan(&f.ActivityID, &f.ParentID, &f.UserID, &f.Sport, &f.StartTime, &f.LocalDate, &f.Visibility, &f.Indoor,
@@ -43,10 +96,6 @@ func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.Activi
 		}
 		return f, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
-	}
-	return out, nil
 }
 
 // Achievements implements store.Standings.

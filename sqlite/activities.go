@@ -45,6 +45,9 @@ func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.A
 				return fmt.Errorf("update legs of %s: %w", id, err)
 			}
 		}
+		if _, err := tx.ExecContext(ctx, qBumpFactsVersion, userID); err != nil {
+			return fmt.Errorf("raise the facts version of %s: %w", userID, err)
+		}
 		return insertOutbox(ctx, tx, ev)
 	})
 	if err != nil {
@@ -52,6 +55,9 @@ func (db *DB) UpdateActivity(ctx context.Context, userID, id string, upd store.A
 	}
 	return db.Activity(ctx, id)
 }
+
+// qDetachUploads is answered from the index uploads_activity_id (0010).
+const qDetachUploads = `UPDATE uploads SET activity_id = NULL WHERE activity_id = ?`
 
 // DeleteActivity implements store.Ingest.
 func (db *DB) DeleteActivity(ctx context.Context, userID, id string, event func(before *stride.Activity) (store.OutboxEvent, error)) error {
@@ -65,8 +71,11 @@ func (db *DB) DeleteActivity(ctx context.Context, userID, id string, event func(
 		}
 		// Uploads that ended as this activity (or duplicates of it) no
 		// longer point anywhere.
-		if _, err := tx.ExecContext(ctx, `UPDATE uploads SET activity_id = NULL WHERE activity_id = ?`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, qDetachUploads, id); err != nil {
 			return fmt.Errorf("detach uploads of %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, qBumpFactsVersion, userID); err != nil {
+			return fmt.Errorf("raise the facts version of %s: %w", userID, err)
 		}
 		return insertOutbox(ctx, tx, ev)
 	})

@@ -31,7 +31,7 @@ func (db *DB) hotStatements(ctx context.Context) *hotStatements {
 		return db.hot
 	}
 	h := &hotStatements{stmts: map[string]*sql.Stmt{}}
-	for _, q := range []string{qClaimUpload, qClaimedUpload, qUploadOutcome, qFindDuplicate, qFinishUpload, qInsertActivity, qInsertStreams, qInsertOutbox} {
+	for _, q := range []string{qClaimUpload, qClaimedUpload, qUploadOutcome, qFindDuplicate, qFinishUpload, qInsertActivity, qInsertStreams, qInsertOutbox, qBumpFactsVersion} {
 		st, err := db.write.PrepareContext(ctx, q)
 		if err != nil {
 			h.close()

@@ -10,9 +10,47 @@ import (
 // their whole history: it must be answered from its index, in the index's
 // order, without touching the table's large columns or sorting.
 func TestActivityFactsPlan(t *testing.T) {
+	all := queryPlan(t, qActivityFacts, "u1")
+	if !strings.Contains(all, "SEARCH a USING COVERING INDEX activities_facts") || strings.Contains(all, "TEMP B-TREE") {
+		t.Fatalf("the facts query is not answered from its index in order:\n%s", all)
+	}
+}
+
+// The worker's duplicate check (inside its write transaction) and the
+// projector's read of one new activity run on every upload: neither may
+// walk the athlete's history, which the index on user_id alone would do.
+func TestPerUploadLookupsDoNotWalkTheHistory(t *testing.T) {
+	for name, c := range map[string]struct {
+		query string
+		args  []any
+		want  []string
+	}{
+		"duplicate check": {qFindDuplicate, []any{"u1", []byte("h"), "e", 1},
+			[]string{"activities_same_content", "activities_same_external_id", "activities_same_start"}},
+		"facts of one activity": {qFactsOfActivity, []any{"u1", "a1", "a1"},
+			[]string{"MULTI-INDEX OR", "sqlite_autoindex_activities_1 (id=?)", "activities_parent (parent_id=?)"}},
+		// Not per upload but per deleted activity, and it holds the writer:
+		// a scan of every upload ever accepted is worse than a history.
+		"detaching a deleted activity's uploads": {qDetachUploads, []any{"a1"},
+			[]string{"SEARCH uploads USING INDEX uploads_activity_id (activity_id=?)"}},
+	} {
+		plan := queryPlan(t, c.query, c.args...)
+		for _, w := range c.want {
+			if !strings.Contains(plan, w) {
+				t.Errorf("%s: the plan does not use %s:\n%s", name, w, plan)
+			}
+		}
+		if strings.Contains(plan, "(user_id=?)") {
+			t.Errorf("%s: the plan walks the athlete's activities:\n%s", name, plan)
+		}
+	}
+}
+
+func queryPlan(t *testing.T, query string, args ...any) string {
+	t.Helper()
 	ctx := context.Background()
 	db := openGroupDB(t, GroupCommitOptions{})
-	rows, err := db.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+qActivityFacts, "u1")
+	rows, err := db.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,10 +67,7 @@ func TestActivityFactsPlan(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	all := strings.Join(plan, "\n")
-	if !strings.Contains(all, "SEARCH a USING COVERING INDEX activities_facts") || strings.Contains(all, "TEMP B-TREE") {
-		t.Fatalf("the facts query is not answered from its index in order:\n%s", all)
-	}
+	return strings.Join(plan, "\n")
 }
 
 // BenchmarkActivityFacts reads the facts of an athlete with 2,000 GPS

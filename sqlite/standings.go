@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/stridehq/stride"
@@ -12,13 +13,25 @@ import (
 
 var _ store.Standings = (*DB)(nil)
 
+// factsSelect is the columns scanFacts reads.
+const factsSelect = `SELECT a.id, coalesce(a.parent_id, ''), a.user_id, a.sport, a.start_time, a.local_date,
+		coalesce(p.visibility, a.visibility), a.indoor, a.virtual, a.distance_m, a.moving_s, a.elapsed_s, a.ascent_m, a.efforts
+	FROM activities a LEFT JOIN activities p ON p.id = a.parent_id`
+
 // qActivityFacts reads from the index activities_facts alone (0007), in
 // its order: it runs on every event of the athlete.
-const qActivityFacts = `SELECT a.id, coalesce(a.parent_id, ''), a.user_id, a.sport, a.start_time, a.local_date,
-		coalesce(p.visibility, a.visibility), a.indoor, a.virtual, a.distance_m, a.moving_s, a.elapsed_s, a.ascent_m, a.efforts
-	FROM activities a LEFT JOIN activities p ON p.id = a.parent_id
+const qActivityFacts = factsSelect + `
 	WHERE a.user_id = ? AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
 	ORDER BY a.start_time, a.id`
+
+// qFactsOfActivity is qActivityFacts for one activity: itself, or its legs.
+// The unary + keeps SQLite off the user_id index, which would walk the
+// athlete's history; the activity's id and its legs' parent_id are lookups.
+const qFactsOfActivity = factsSelect + `
+	WHERE +a.user_id = ? AND (a.id = ? OR a.parent_id = ?) AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
+	ORDER BY a.start_time, a.id`
+
+const qFactsVersion = `SELECT facts_version FROM users WHERE id = ?`
 
 // ActivityFacts implements store.Standings. A leg takes its parent's
 // visibility from the parent row, so a leg can never be seen where its
@@ -28,6 +41,58 @@ func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.Activi
 	if err != nil {
 		return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
 	}
+	out, err := scanFacts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
+	}
+	return out, nil
+}
+
+// VersionedFacts implements store.Standings.
+func (db *DB) VersionedFacts(ctx context.Context, userID string) (store.FactsVersion, []stride.ActivityFacts, error) {
+	v, facts, err := db.versionedFacts(ctx, userID, qActivityFacts, userID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
+	}
+	return v, facts, nil
+}
+
+// FactsOfActivity implements store.Standings.
+func (db *DB) FactsOfActivity(ctx context.Context, userID, activityID string) (store.FactsVersion, []stride.ActivityFacts, error) {
+	v, facts, err := db.versionedFacts(ctx, userID, qFactsOfActivity, userID, activityID, activityID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read the facts of activity %s: %w", activityID, err)
+	}
+	return v, facts, nil
+}
+
+// versionedFacts reads the user's facts version and the facts query in one
+// read transaction: in WAL mode its first read fixes the snapshot that the
+// second one sees too.
+func (db *DB) versionedFacts(ctx context.Context, userID, query string, args ...any) (store.FactsVersion, []stride.ActivityFacts, error) {
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep or lose
+	var v int64
+	if err := db.txQueryRow(ctx, tx, qFactsVersion, userID).Scan(&v); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, fmt.Errorf("read the facts version: %w", err)
+	}
+	rows, err := db.txQuery(ctx, tx, query, args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	facts, err := scanFacts(rows)
+	if err != nil {
+		return 0, nil, err
+	}
+	return store.FactsVersion(v), facts, nil
+}
+
+// scanFacts reads the rows of qActivityFacts or qFactsOfActivity, and
+// closes them.
+func scanFacts(rows *sql.Rows) ([]stride.ActivityFacts, error) {
 	defer rows.Close()
 	var out []stride.ActivityFacts
 	for rows.Next() {
@@ -38,7 +103,7 @@ func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.Activi
 		)
 		if err := rows.Scan(&f.ActivityID, &f.ParentID, &f.UserID, &f.Sport, &start, &f.LocalDate, &f.Visibility, &f.Indoor,
 			&f.Virtual, &f.DistanceM, &f.MovingS, &f.ElapsedS, &f.AscentM, &efforts); err != nil {
-			return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
+			return nil, err
 		}
 		f.StartTime = fromMicros(start)
 		// Most activities have none (manual entries, rides without
@@ -50,10 +115,7 @@ func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.Activi
 		}
 		out = append(out, f)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Achievements implements store.Standings.

@@ -68,3 +68,21 @@ func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	}
 	return st.QueryRowContext(ctx, args...)
 }
+
+// txQuery is query inside a transaction of the read pool.
+func (db *DB) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.readStmts.get(ctx, query)
+	if err != nil {
+		return tx.QueryContext(ctx, query, args...)
+	}
+	return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+// txQueryRow is txQuery for one row.
+func (db *DB) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := db.readStmts.get(ctx, query)
+	if err != nil {
+		return tx.QueryRowContext(ctx, query, args...)
+	}
+	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}

@@ -63,6 +63,9 @@ type Projector struct {
 	// Metrics, when set, receives how long after the 202 each upload's
 	// effects reached the leaderboards.
 	Metrics *Metrics
+	// facts keeps athletes' facts between their events; nil reads the
+	// whole history on every event (see SetFactsCache).
+	facts *factsCache
 	// OnBoardsChanged, when set, is called with what the projector has
 	// just written to the ranker (before leaderboard.changed is published,
 	// and with All after a rebuild): Reader.BoardsChanged, so that the
@@ -73,7 +76,19 @@ type Projector struct {
 // NewProjector returns a projector writing boards to r and publishing
 // leaderboard.changed on b.
 func NewProjector(s Store, r ranker.Ranker, b Publisher, log *slog.Logger, now func() time.Time, source string) *Projector {
-	return &Projector{store: s, ranker: r, bus: b, rules: achievement.Rules, log: log, now: now, source: source}
+	return &Projector{store: s, ranker: r, bus: b, rules: achievement.Rules, log: log, now: now, source: source,
+		facts: newFactsCache(DefaultFactsCache)}
+}
+
+// SetFactsCache bounds how many activity facts the projector keeps between
+// events (DefaultFactsCache unless set); 0 keeps none, and every event
+// reads the athlete's whole history.
+func (p *Projector) SetFactsCache(max int) {
+	if max <= 0 {
+		p.facts = nil
+		return
+	}
+	p.facts = newFactsCache(max)
 }
 
 // ConsumerConfig is the projector's bus subscription.
@@ -104,7 +119,7 @@ func (p *Projector) Handle(ctx context.Context, d bus.Delivery) error {
 		if err := json.Unmarshal(d.Event.Data, &data); err != nil || data.UserID == "" {
 			return fmt.Errorf("event %s: bad %s payload: %v", d.Event.ID, d.Event.Type, err)
 		}
-		if err := p.Apply(ctx, data.UserID, data.ActivityID, nil); err != nil {
+		if err := p.apply(ctx, data.UserID, data.ActivityID, nil, true); err != nil {
 			return err
 		}
 		if !data.AcceptedAt.IsZero() {
@@ -136,6 +151,9 @@ func (p *Projector) Handle(ctx context.Context, d bus.Delivery) error {
 // published: leaderboard.changed names sports and periods, which are not
 // known here either.
 func (p *Projector) RemoveUser(ctx context.Context, userID string) error {
+	if p.facts != nil {
+		p.facts.drop(userID)
+	}
 	if err := p.ranker.RemoveMember(ctx, userID); err != nil {
 		return fmt.Errorf("remove %s from the leaderboards: %w", userID, err)
 	}
@@ -145,7 +163,13 @@ func (p *Projector) RemoveUser(ctx context.Context, userID string) error {
 // Apply recomputes the athlete's standings after a change to one activity:
 // before is what it counted for before the change (nil for a new one).
 func (p *Projector) Apply(ctx context.Context, userID, activityID string, before []ingest.CountedAs) error {
-	facts, err := p.store.ActivityFacts(ctx, userID)
+	return p.apply(ctx, userID, activityID, before, false)
+}
+
+// apply is Apply; added says that the change added the activity (an
+// activity.processed event), which lets it read that activity alone.
+func (p *Projector) apply(ctx context.Context, userID, activityID string, before []ingest.CountedAs, added bool) error {
+	facts, err := p.athleteFacts(ctx, userID, activityID, added)
 	if err != nil {
 		return fmt.Errorf("load activity facts of %s: %w", userID, err)
 	}
@@ -165,6 +189,51 @@ func (p *Projector) Apply(ctx context.Context, userID, activityID string, before
 		return nil // deleted before it was projected, and nothing counted
 	}
 	return p.writeBoards(ctx, userID, facts, touched)
+}
+
+// athleteFacts returns the athlete's facts as the store holds them now.
+// With a copy at version v in the cache, and the store at v+1 because of
+// the one transaction that added the event's activity (every change to an
+// athlete's activities raises the version, see store.FactsVersion), the
+// copy plus that activity's facts is the store's state: only those are
+// read. Anything else (another change in between, an edit, a deletion, no
+// copy) reads the whole history and keeps it for the next event.
+func (p *Projector) athleteFacts(ctx context.Context, userID, activityID string, added bool) ([]stride.ActivityFacts, error) {
+	if p.facts == nil {
+		p.Metrics.factsRead(factsWholeRead)
+		facts, err := p.store.ActivityFacts(ctx, userID)
+		sortFacts(facts)
+		return facts, err
+	}
+	if v, cached, ok := p.facts.get(userID); ok && added {
+		now, fresh, err := p.store.FactsOfActivity(ctx, userID, activityID)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case now == v: // nothing changed since the copy: a redelivery
+			p.Metrics.factsRead(factsFromCopy)
+			return cached, nil
+		case now == v+1 && len(fresh) > 0 && !holds(cached, activityID):
+			sortFacts(fresh)
+			merged := mergeFacts(cached, fresh)
+			p.facts.put(userID, now, merged)
+			p.Metrics.factsRead(factsAddedToCopy)
+			return merged, nil
+		}
+	}
+	p.Metrics.factsRead(factsWholeRead)
+	v, facts, err := p.store.VersionedFacts(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	sortFacts(facts)
+	if v == 0 { // no such user (any more)
+		p.facts.drop(userID)
+	} else {
+		p.facts.put(userID, v, facts)
+	}
+	return facts, nil
 }
 
 func (p *Projector) saveAchievements(ctx context.Context, userID string, facts []stride.ActivityFacts) error {

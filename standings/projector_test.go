@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -31,16 +32,75 @@ type memStore struct {
 	achievements map[string][]stride.Achievement
 	records      map[string][]stride.Record
 	events       []store.OutboxEvent
+	// version and seen model store.FactsVersion for facts the tests edit
+	// in place: each activity whose facts differ from those last seen
+	// raises the version by one, as a transaction of its own would.
+	version map[string]store.FactsVersion
+	seen    map[string][]stride.ActivityFacts
+	// factsRead counts the facts read, whole histories and single
+	// activities alike.
+	factsRead int
 }
 
 func newMemStore() *memStore {
-	return &memStore{facts: map[string][]stride.ActivityFacts{}, achievements: map[string][]stride.Achievement{}, records: map[string][]stride.Record{}}
+	return &memStore{facts: map[string][]stride.ActivityFacts{}, achievements: map[string][]stride.Achievement{}, records: map[string][]stride.Record{},
+		version: map[string]store.FactsVersion{}, seen: map[string][]stride.ActivityFacts{}}
 }
 
 func (m *memStore) ActivityFacts(_ context.Context, userID string) ([]stride.ActivityFacts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.factsRead += len(m.facts[userID])
 	return slices.Clone(m.facts[userID]), nil
+}
+
+func (m *memStore) VersionedFacts(_ context.Context, userID string) (store.FactsVersion, []stride.ActivityFacts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.factsRead += len(m.facts[userID])
+	return m.syncVersion(userID), slices.Clone(m.facts[userID]), nil
+}
+
+func (m *memStore) FactsOfActivity(_ context.Context, userID, activityID string) (store.FactsVersion, []stride.ActivityFacts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []stride.ActivityFacts
+	for _, f := range m.facts[userID] {
+		if f.ActivityID == activityID || f.ParentID == activityID {
+			out = append(out, f)
+		}
+	}
+	m.factsRead += len(out)
+	return m.syncVersion(userID), out, nil
+}
+
+// syncVersion raises userID's version by the number of activities changed
+// since the last read, and returns it; 0 for a user without facts, as
+// for a user that does not exist.
+func (m *memStore) syncVersion(userID string) store.FactsVersion {
+	byID := func(facts []stride.ActivityFacts) map[string]stride.ActivityFacts {
+		out := map[string]stride.ActivityFacts{}
+		for _, f := range facts {
+			out[f.ActivityID] = f
+		}
+		return out
+	}
+	was, is := byID(m.seen[userID]), byID(m.facts[userID])
+	for id, f := range is {
+		if g, ok := was[id]; !ok || !reflect.DeepEqual(f, g) {
+			m.version[userID]++
+		}
+	}
+	for id := range was {
+		if _, ok := is[id]; !ok {
+			m.version[userID]++
+		}
+	}
+	m.seen[userID] = slices.Clone(m.facts[userID])
+	if len(m.facts[userID]) == 0 {
+		return 0
+	}
+	return m.version[userID]
 }
 
 func (m *memStore) Achievements(_ context.Context, userID string) ([]stride.Achievement, error) {
@@ -127,7 +187,7 @@ func rankers(t *testing.T) map[string]func(t *testing.T) ranker.Ranker {
 	}
 }
 
-func delivery(t *testing.T, typ string, data any) bus.Delivery {
+func delivery(t testing.TB, typ string, data any) bus.Delivery {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		t.Fatal(err)

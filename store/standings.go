@@ -6,6 +6,14 @@ import (
 	"github.com/stridehq/stride"
 )
 
+// FactsVersion identifies the state of one athlete's activity facts: every
+// transaction that adds, changes or removes an activity of theirs raises
+// it. It lets a reader that kept the facts of version v, and learns that
+// the version is now v+1 and that this one change added activity X, bring
+// its copy up to date by adding X's facts alone, instead of reading the
+// whole history again. It is 0 for a user that does not exist.
+type FactsVersion int64
+
 // Standings stores what the achievement and record projection derives from
 // an athlete's activities, and reads the activity facts it derives them from.
 type Standings interface {
@@ -14,6 +22,14 @@ type Standings interface {
 	// stride.ActivityFacts), oldest start first, ties by activity id. A leg
 	// has its parent's visibility.
 	ActivityFacts(ctx context.Context, userID string) ([]stride.ActivityFacts, error)
+	// VersionedFacts is ActivityFacts with the user's facts version, both
+	// read in one snapshot.
+	VersionedFacts(ctx context.Context, userID string) (FactsVersion, []stride.ActivityFacts, error)
+	// FactsOfActivity returns the facts of one activity of the user (the
+	// activity itself, or its legs for a multisport one; none if it does
+	// not exist), in ActivityFacts' order, with the user's facts version,
+	// both read in one snapshot.
+	FactsOfActivity(ctx context.Context, userID, activityID string) (FactsVersion, []stride.ActivityFacts, error)
 	// Achievements returns the user's achievements, oldest first (ties by
 	// type).
 	Achievements(ctx context.Context, userID string) ([]stride.Achievement, error)

@@ -195,6 +195,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		pingInterval    = s.duration("realtime-ping-interval", 30*time.Second, "how often WebSocket clients are pinged; one that does not answer within half of it is disconnected")
 		inlineUpload    = s.int64("inline-upload-bytes", ingest.DefaultInlineLimit, "upload bodies up to this size are kept in the database row")
 		yieldRate       = s.int64("background-yield-rps", 500, "while API requests arrive at this rate (per second) or faster, the consumers in this process (uploads into activities, boards) run one at a time and only --background-share of the time, so the API answers first; the events wait on the bus (0: never yield)")
+		factsCache      = s.int64("standings-facts-cache", standings.DefaultFactsCache, "how many activity facts the standings projector keeps between an athlete's events, so that a new activity is read alone instead of the athlete's whole history (a few hundred bytes each; 0: keep none)")
 		backgroundShare = s.int64("background-share", 25, "percentage of the time the consumers may run while they yield to the API (1-100)")
 	)
 	if err := s.parse(args); err != nil {
@@ -227,6 +228,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if *yieldRate < 0 || *backgroundShare < 1 || *backgroundShare > 100 {
 		return errors.New("--background-yield-rps must be 0 or more and --background-share between 1 and 100")
+	}
+	if *factsCache < 0 {
+		return fmt.Errorf("--standings-facts-cache %d: 0 or more", *factsCache)
 	}
 	if *maxUpload < 1024 {
 		return fmt.Errorf("--max-upload-bytes %d: at least 1024", *maxUpload)
@@ -308,6 +312,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Warn("leaderboards are in this process's memory: run a single process, or set STRIDE_REDIS_URL so that every process shares them")
 	}
 	projector := standings.NewProjector(db, rk, eventBus, log, time.Now, source)
+	projector.SetFactsCache(int(*factsCache))
 	// Declaring the consumer groups before accepting anything keeps events
 	// published before the first worker ever ran.
 	pushRelay := realtime.NewRelay(eventBus.Fanout)

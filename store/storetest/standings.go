@@ -17,6 +17,7 @@ var standingsTests = []struct {
 	fn   func(t *testing.T, s store.Store)
 }{
 	{"ActivityFacts", testActivityFacts},
+	{"FactsVersion", testFactsVersion},
 	{"SaveStandingsReplaces", testSaveStandingsReplaces},
 	{"SaveStandingsOfDeletedUser", testSaveStandingsOfDeletedUser},
 	{"EditEventSeesBefore", testEditEventSeesBefore},
@@ -142,6 +143,101 @@ func testActivityFacts(t *testing.T, s store.Store) {
 	}
 	if facts, err := s.ActivityFacts(ctx, "nobody"); err != nil || len(facts) != 0 {
 		t.Fatalf("facts of an unknown user = %+v, %v", facts, err)
+	}
+}
+
+// Every transaction that adds, edits or deletes an activity raises the
+// athlete's facts version by exactly one (a multisport activity and its
+// legs are one transaction), and each read returns the version its facts
+// were read at.
+func testFactsVersion(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "version@example.com", base)
+	other := newUser(t, s, "version-other@example.com", base)
+	version := func(t *testing.T) store.FactsVersion {
+		t.Helper()
+		v, facts, err := s.VersionedFacts(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.ActivityFacts(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(facts) != len(all) {
+			t.Fatalf("VersionedFacts gave %d facts, ActivityFacts %d", len(facts), len(all))
+		}
+		for i := range all {
+			if diff := factsDiff(all[i], facts[i]); diff != "" {
+				t.Fatalf("fact %d: %s", i, diff)
+			}
+		}
+		return v
+	}
+	v0 := version(t)
+
+	run := newActivity(u.ID, "", time.Date(2026, 4, 1, 7, 0, 0, 0, time.UTC), "version-run")
+	addActivity(t, s, run)
+	v1 := version(t)
+	if v1 != v0+1 {
+		t.Fatalf("a new activity took the version from %d to %d, want +1", v0, v1)
+	}
+	v, facts, err := s.FactsOfActivity(ctx, u.ID, run.ID)
+	if err != nil || v != v1 || len(facts) != 1 || facts[0].ActivityID != run.ID {
+		t.Fatalf("FactsOfActivity(run) = %d, %+v, %v; want version %d and the run", v, facts, err, v1)
+	}
+
+	// A multisport activity: its legs, with the parent's visibility, in
+	// start order; one transaction, one step.
+	tri := multisport(u.ID, time.Date(2026, 4, 2, 6, 0, 0, 0, time.UTC), "version-tri", []string{"swimming", "cycling"}, []time.Duration{0, time.Hour})
+	tri.Visibility = stride.VisibilityFollowers
+	tri.Children[0], tri.Children[1] = tri.Children[1], tri.Children[0]
+	addActivity(t, s, tri)
+	v2 := version(t)
+	if v2 != v1+1 {
+		t.Fatalf("a multisport activity took the version from %d to %d, want +1", v1, v2)
+	}
+	v, facts, err = s.FactsOfActivity(ctx, u.ID, tri.ID)
+	if err != nil || v != v2 || len(facts) != 2 {
+		t.Fatalf("FactsOfActivity(triathlon) = %d, %+v, %v", v, facts, err)
+	}
+	for i, sport := range []string{"swimming", "cycling"} {
+		if f := facts[i]; f.Sport != sport || f.ParentID != tri.ID || f.Visibility != stride.VisibilityFollowers {
+			t.Errorf("leg %d = %+v, want %s, of %s, followers", i, f, sport, tri.ID)
+		}
+	}
+
+	// Someone else's activity does not change this athlete's version,
+	// and is not found under this athlete.
+	theirs := newActivity(other.ID, "", base, "version-theirs")
+	addActivity(t, s, theirs)
+	if v := version(t); v != v2 {
+		t.Fatalf("another athlete's activity moved the version from %d to %d", v2, v)
+	}
+	if _, facts, err := s.FactsOfActivity(ctx, u.ID, theirs.ID); err != nil || len(facts) != 0 {
+		t.Fatalf("FactsOfActivity(another's activity) = %+v, %v", facts, err)
+	}
+
+	vis := stride.VisibilityPrivate
+	if _, err := s.UpdateActivity(ctx, u.ID, tri.ID, store.ActivityUpdate{Visibility: &vis}, eventOf("activity.updated", u.ID, base), base); err != nil {
+		t.Fatal(err)
+	}
+	v3 := version(t)
+	if v3 <= v2 {
+		t.Fatalf("an edit left the version at %d (was %d)", v3, v2)
+	}
+	if err := s.DeleteActivity(ctx, u.ID, run.ID, eventOf("activity.deleted", u.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	v4 := version(t)
+	if v4 <= v3 {
+		t.Fatalf("a deletion left the version at %d (was %d)", v4, v3)
+	}
+	if v, facts, err := s.FactsOfActivity(ctx, u.ID, run.ID); err != nil || v != v4 || len(facts) != 0 {
+		t.Fatalf("FactsOfActivity(deleted) = %d, %+v, %v", v, facts, err)
+	}
+	if v, facts, err := s.VersionedFacts(ctx, "nobody"); err != nil || v != 0 || len(facts) != 0 {
+		t.Fatalf("VersionedFacts(unknown user) = %d, %+v, %v", v, facts, err)
 	}
 }
 
