@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -539,6 +540,19 @@ func TestOperationalEndpoints(t *testing.T) {
 	wantStatus(t, r, 200)
 	if !strings.Contains(string(r.Body), `stride_http_requests_total{route="GET /healthz",status="200"}`) {
 		t.Fatalf("metrics lack the request counter:\n%.2000s", r.Body)
+	}
+	// The embedded store's group commit: an accepted upload is a request
+	// the committer answered after a commit.
+	g := register(t, c, "ops@example.com", "Ops")
+	uploadWorkouts(t, c, g.AccessToken, 0, 1)
+	body := string(c.Do("GET", "/metrics", "", nil).Body)
+	for _, name := range []string{"stride_sqlite_commits_total", "stride_sqlite_commit_requests_total"} {
+		if !regexp.MustCompile(`(?m)^` + name + ` [1-9]`).MatchString(body) {
+			t.Errorf("metrics lack %s above 0", name)
+		}
+	}
+	if !strings.Contains(body, "stride_sqlite_commit_queue_full_total ") {
+		t.Error("metrics lack stride_sqlite_commit_queue_full_total")
 	}
 	req, _ := http.NewRequest("OPTIONS", c.URL()+"/api/v1/users/me", nil)
 	req.Header.Set("Origin", "https://app.example.com")

@@ -325,6 +325,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newBusCollector(eventBus, log))
+	if gc, ok := db.(groupCommitter); ok {
+		reg.MustRegister(groupCommitMetrics(gc)...)
+	}
 	ingestMetrics := ingest.NewMetrics(reg)
 	uploads.Metrics, worker.Metrics = ingestMetrics, ingestMetrics
 	projector.Metrics = standings.NewMetrics(reg)
@@ -556,5 +559,29 @@ func purgeSessionsPeriodically(ctx context.Context, accounts *account.Service, l
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// groupCommitter is the embedded store's view of its group commit.
+type groupCommitter interface {
+	GroupCommitStats() sqlite.GroupCommitStats
+}
+
+// groupCommitMetrics read the SQLite committer's counters at scrape time:
+// requests per commit is how many writes share one fsync, and a growing
+// queue-full count means writes arrive faster than the single writer
+// commits them.
+func groupCommitMetrics(gc groupCommitter) []prometheus.Collector {
+	counter := func(name, help string, value func(sqlite.GroupCommitStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(value(gc.GroupCommitStats())) })
+	}
+	return []prometheus.Collector{
+		counter("stride_sqlite_commits_total", "Transactions the SQLite group committer committed (one fsync each).",
+			func(s sqlite.GroupCommitStats) int64 { return s.Commits }),
+		counter("stride_sqlite_commit_requests_total", "Writes answered by the SQLite group committer (uploads, the worker's claims and completions, standings, live batches); divided by commits, how many share an fsync.",
+			func(s sqlite.GroupCommitStats) int64 { return s.Requests }),
+		counter("stride_sqlite_commit_queue_full_total", "Times a write found the group committer's queue full and waited (after 2 s it gets 503 with Retry-After).",
+			func(s sqlite.GroupCommitStats) int64 { return s.QueueFull }),
 	}
 }
