@@ -199,7 +199,7 @@ func newBus(ctx context.Context, nc *natsgo.Conn, o Options) (*Bus, error) {
 		}
 		return b, nil
 	}
-	b.events, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	b.events, err = declareStream(ctx, js, b.log, jetstream.StreamConfig{
 		Name:        b.eventsStream(),
 		Description: "stride events",
 		Subjects:    []string{o.Prefix + ".ev.>"},
@@ -214,7 +214,7 @@ func newBus(ctx context.Context, nc *natsgo.Conn, o Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats bus: stream %s: %w", b.eventsStream(), err)
 	}
-	b.dlq, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	b.dlq, err = declareStream(ctx, js, b.log, jetstream.StreamConfig{
 		Name:        b.dlqStream(),
 		Description: "stride dead letters",
 		Subjects:    []string{o.Prefix + ".dlq.>"},
@@ -228,6 +228,36 @@ func newBus(ctx context.Context, nc *natsgo.Conn, o Options) (*Bus, error) {
 		return nil, fmt.Errorf("nats bus: stream %s: %w", b.dlqStream(), err)
 	}
 	return b, nil
+}
+
+// declareStream creates or updates a stream. nats-server answers a failure
+// to set up a stream's files with one fixed sentence, whatever the cause
+// (it logs the cause itself), and some of those causes pass: a directory
+// still being removed, a moment of file-descriptor pressure. A few spaced
+// tries keep a start or a test from failing on them; a lasting cause (a
+// full disk) still fails, with the server's words.
+func declareStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	const tries = 5
+	for try := 1; ; try++ {
+		s, err := js.CreateOrUpdateStream(ctx, cfg)
+		if err == nil || try == tries || !storeSetupFailed(err) {
+			return s, err
+		}
+		wait := time.Duration(try) * 200 * time.Millisecond
+		log.Warn("nats-server could not set up the stream's files; trying again",
+			"stream", cfg.Name, "try", try, "retry_in", wait, "err", err)
+		sleep(ctx, wait)
+		if ctx.Err() != nil {
+			return nil, err
+		}
+	}
+}
+
+// storeSetupFailed reports the server's generic answer to a stream whose
+// storage it could not create (JSStreamStoreFailedF, 10049, 500).
+func storeSetupFailed(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10049 && apiErr.Code == 500
 }
 
 func serverAtLeast(version string, major, minor int) bool {
