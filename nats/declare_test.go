@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// storeFailed is the server's answer when it cannot set up a stream's files.
-var storeFailed = fmt.Errorf("nats: API error: %w", &jetstream.APIError{Code: 500, ErrorCode: 10049, Description: "error creating store for stream"})
+// errStoreFailed is the server's answer when it cannot set up a stream's files.
+var errStoreFailed = fmt.Errorf("nats: API error: %w", &jetstream.APIError{Code: 500, ErrorCode: 10049, Description: "error creating store for stream"})
 
 func TestStoreSetupFailed(t *testing.T) {
 	for _, c := range []struct {
@@ -18,7 +18,7 @@ func TestStoreSetupFailed(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{"the server's store failure", storeFailed, true},
+		{"the server's store failure", errStoreFailed, true},
 		{"a name in use", &jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamNameInUse}, false},
 		{"insufficient resources", &jetstream.APIError{Code: 503, ErrorCode: 10047}, false},
 		{"not an API error", errors.New("nats: timeout"), false},
@@ -48,7 +48,7 @@ func (f *flakyStreams) CreateOrUpdateStream(context.Context, jetstream.StreamCon
 
 func TestDeclareStreamRetriesOnlyTheStoreFailure(t *testing.T) {
 	ctx := context.Background()
-	passing := &flakyStreams{fails: 2, err: storeFailed}
+	passing := &flakyStreams{fails: 2, err: errStoreFailed}
 	if _, err := declareStream(ctx, passing, testLogger(), jetstream.StreamConfig{Name: "s"}); err != nil {
 		t.Fatalf("a store failure that passes: %v", err)
 	}
@@ -56,8 +56,8 @@ func TestDeclareStreamRetriesOnlyTheStoreFailure(t *testing.T) {
 		t.Errorf("a store failure that passes: %d calls, want 3", passing.calls)
 	}
 
-	lasting := &flakyStreams{fails: 100, err: storeFailed}
-	if _, err := declareStream(ctx, lasting, testLogger(), jetstream.StreamConfig{Name: "s"}); !errors.Is(err, storeFailed) {
+	lasting := &flakyStreams{fails: 100, err: errStoreFailed}
+	if _, err := declareStream(ctx, lasting, testLogger(), jetstream.StreamConfig{Name: "s"}); !errors.Is(err, errStoreFailed) {
 		t.Fatalf("a lasting store failure: err = %v, want the server's", err)
 	}
 	if lasting.calls != 5 {
