@@ -30,7 +30,14 @@ type members struct {
 	live    int
 	removed int // since the last compaction
 	seed    maphash.Seed
+	// common is the longest prefix (up to maxCommon bytes) that every
+	// name in the arena shares; sort keys are taken just after it (see
+	// sortKey).
+	common []byte
 }
+
+// maxCommon bounds the shared prefix a sort key skips.
+const maxCommon = 64
 
 type slot struct {
 	key   uint64
@@ -90,20 +97,57 @@ func (m *members) find(s string) (id uint32, slot int, ok bool) {
 	}
 }
 
-// add gives s, which must not be a member, a new id.
-func (m *members) add(s string, score float64) uint32 {
+// add gives s, which must not be a member, a new id. rekey reports that s
+// shortened the prefix every name shares, which changes every sort key:
+// the caller must recompute those it holds (tree.rekey) before it uses
+// s's.
+func (m *members) add(s string, score float64) (id uint32, rekey bool) {
+	if len(m.arena) == 0 {
+		m.common = []byte(s[:min(len(s), maxCommon)])
+	} else if n := sharedPrefix(m.common, s); n < len(m.common) {
+		m.common, rekey = m.common[:n], true
+	}
 	if (m.live+1)*4 > len(m.slots)*3 {
 		m.rehash(len(m.slots) * 2)
 	}
 	if len(m.arena)+len(s)+binary.MaxVarintLen64 >= math.MaxUint32 {
 		panic("memrank: a board's member ids exceed 4 GiB")
 	}
-	id := uint32(len(m.arena))
+	id = uint32(len(m.arena))
 	m.arena = binary.AppendUvarint(m.arena, uint64(len(s)))
 	m.arena = append(m.arena, s...)
 	m.insertSlot(slot{uint64(m.hash(s))<<32 | uint64(id+1), score})
 	m.live++
-	return id
+	return id, rekey
+}
+
+func sharedPrefix(a []byte, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// sortKey returns the eight bytes of name s that follow the prefix every
+// name shares, as a big-endian number (zeros past the end of s). Names
+// that compare a < b have sortKey(a) <= sortKey(b), so equal scores are
+// ordered by their keys, which the tree keeps in its nodes, and only
+// equal keys need the names themselves: a name is a cache miss in the
+// arena, and boards are full of ties (counts, whole metres, seconds).
+// Skipping the shared prefix matters: ids minted at nearby times, or
+// "athlete-…" names, share their first bytes.
+func (m *members) sortKey(s string) uint64 { return keyAfter(s, len(m.common)) }
+
+// idKey is sortKey of the member with id.
+func (m *members) idKey(id uint32) uint64 { return keyAfter(m.name(id), len(m.common)) }
+
+func keyAfter[Name string | []byte](name Name, skip int) uint64 {
+	var k [8]byte
+	if len(name) > skip {
+		copy(k[:], name[skip:])
+	}
+	return binary.BigEndian.Uint64(k[:])
 }
 
 func (m *members) insertSlot(e slot) {
@@ -162,7 +206,16 @@ func (m *members) less(a, b item) bool {
 	if a.score != b.score {
 		return a.score > b.score
 	}
-	return m.nameLess(a.id, b.id)
+	return m.tieLess(a.key, a.id, b.key, b.id)
+}
+
+// tieLess orders two members of equal score: by sort key, and by name
+// only when the keys are equal.
+func (m *members) tieLess(aKey uint64, a uint32, bKey uint64, b uint32) bool {
+	if aKey != bKey {
+		return aKey < bKey
+	}
+	return m.nameLess(a, b)
 }
 
 func (m *members) nameLess(a, b uint32) bool {

@@ -190,7 +190,11 @@ func (b *board) score(member string) (float64, uint32, bool) {
 func (b *board) add(member string, delta float64, abs bool) {
 	id, i, ok := b.m.find(member)
 	if !ok {
-		b.tree.insert(&b.m, item{delta, b.m.add(member, delta)})
+		id, rekey := b.m.add(member, delta)
+		if rekey {
+			b.tree.rekey(&b.m)
+		}
+		b.tree.insert(&b.m, item{delta, b.m.sortKey(member), id})
 		return
 	}
 	old := b.m.slots[i].score
@@ -201,9 +205,10 @@ func (b *board) add(member string, delta float64, abs bool) {
 	if score == old {
 		return
 	}
-	b.tree.delete(&b.m, item{old, id})
+	key := b.m.sortKey(member)
+	b.tree.delete(&b.m, item{old, key, id})
 	b.m.slots[i].score = score
-	b.tree.insert(&b.m, item{score, id})
+	b.tree.insert(&b.m, item{score, key, id})
 }
 
 func (b *board) remove(member string) {
@@ -211,7 +216,7 @@ func (b *board) remove(member string) {
 	if !ok {
 		return
 	}
-	b.tree.delete(&b.m, item{b.m.slots[slot].score, id})
+	b.tree.delete(&b.m, item{b.m.slots[slot].score, b.m.sortKey(member), id})
 	b.m.remove(slot)
 	if b.m.removed > 1024 && b.m.removed > b.m.live {
 		b.compact()
@@ -225,7 +230,12 @@ func (b *board) compact() {
 	old := b.tree.appendRange(make([]item, 0, b.tree.n), 0, b.tree.n)
 	m := newMembers(len(old))
 	for i, it := range old {
-		old[i].id = m.add(string(b.m.name(it.id)), it.score)
+		old[i].id, _ = m.add(string(b.m.name(it.id)), it.score)
+	}
+	// The keys are taken once every name is in: the shared prefix may
+	// have grown longer than the old arena's.
+	for i := range old {
+		old[i].key = m.idKey(old[i].id)
 	}
 	b.m, b.tree = m, build(old)
 }
@@ -238,7 +248,12 @@ func newBoard(entries []ranker.Entry) *board {
 	b := &board{m: newMembers(len(sorted))}
 	items := make([]item, len(sorted))
 	for i, e := range sorted {
-		items[i] = item{e.Score, b.m.add(e.Member, e.Score)}
+		id, _ := b.m.add(e.Member, e.Score)
+		items[i] = item{score: e.Score, id: id}
+	}
+	// Keys once every name is in, with the prefix they all share.
+	for i, e := range sorted {
+		items[i].key = b.m.sortKey(e.Member)
 	}
 	b.tree = build(items)
 	return b
@@ -406,7 +421,7 @@ func (r *Ranker) Rank(ctx context.Context, name, member string) (ranker.Entry, b
 	if !ok {
 		return ranker.Entry{}, false, nil
 	}
-	return ranker.Entry{Member: member, Score: s, Rank: b.tree.rank(&b.m, item{s, id}) + 1}, true, nil
+	return ranker.Entry{Member: member, Score: s, Rank: b.tree.rank(&b.m, item{s, b.m.sortKey(member), id}) + 1}, true, nil
 }
 
 // Top implements ranker.Ranker.
@@ -495,7 +510,7 @@ func (r *Ranker) Around(ctx context.Context, name, member string, k int) ([]rank
 	if !ok {
 		return nil, nil
 	}
-	pos, l, i := b.tree.where(&b.m, item{s, id})
+	pos, l, i := b.tree.where(&b.m, item{s, b.m.sortKey(member), id})
 	return around(b, pos, l, i, k), nil
 }
 
@@ -517,7 +532,7 @@ func (r *Ranker) Window(ctx context.Context, name, member string, offset, limit 
 	pos, l, i := -1, (*leaf)(nil), 0
 	if member != "" {
 		if s, id, ok := b.score(member); ok {
-			pos, l, i = b.tree.where(&b.m, item{s, id})
+			pos, l, i = b.tree.where(&b.m, item{s, b.m.sortKey(member), id})
 			w.Member, w.OnBoard = ranker.Entry{Member: member, Score: s, Rank: pos + 1}, true
 		}
 	}

@@ -179,3 +179,50 @@ func BenchmarkRanker(b *testing.B) {
 	defer r.Close()
 	rankertest.Bench(b, r, 1_000_000, 1)
 }
+
+// BenchmarkTiedBoard writes and ranks on a board of a million members with
+// 20 distinct scores, as an activity-count board has: runs of equal scores
+// span many nodes, and are ordered by member id. The board is rebuilt, then
+// a million writes scatter the members' names in the arena, as live writes
+// do (a rebuilt board's names lie in rank order, which would keep the
+// names of tied neighbours in the cache).
+func BenchmarkTiedBoard(b *testing.B) {
+	const n, scores = 1_000_000, 20
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, 6))
+	members := make([]string, n)
+	entries := make([]ranker.Entry, n)
+	for i := range members {
+		members[i] = fmt.Sprintf("athlete-%07d", i)
+		entries[i] = ranker.Entry{Member: members[i], Score: float64(rng.IntN(scores))}
+	}
+	r := New(Options{})
+	defer r.Close()
+	if err := r.Replace(ctx, "activities", entries, time.Time{}); err != nil {
+		b.Fatal(err)
+	}
+	set := func() error {
+		return r.Set(ctx, ranker.Update{Board: "activities", Member: members[rng.IntN(n)], Score: float64(rng.IntN(scores))})
+	}
+	for range n {
+		if err := set(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("Set", func(b *testing.B) {
+		for b.Loop() {
+			if err := set(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	})
+	b.Run("Rank", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok, err := r.Rank(ctx, "activities", members[rng.IntN(n)]); err != nil || !ok {
+				b.Fatalf("rank: %v, on the board %v", err, ok)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	})
+}

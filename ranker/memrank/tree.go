@@ -11,13 +11,13 @@ import (
 // which keeps the tree four levels deep at a million members.
 //
 // The nodes are laid out for the cache. A node is one fixed-size block with
-// its scores in one array and its ids in another (not an array of
-// {score, id} pairs), so that a search reads only the scores — 8 bytes an
-// entry — and compares names only between equal scores. Searches are
-// linear scans, not binary searches: a scan's loads do not depend on each
-// other, so the processor fetches the lines of a node together, where a
-// binary search waits for one miss after another. A leaf is 768 bytes, 12
-// whole cache lines, 64 of them filling six 8 KiB pages exactly.
+// its scores in one array, its members' sort keys in another and their ids
+// in a third (not an array of {score, key, id}), so that a search reads
+// only the scores — 8 bytes an entry — and, between equal scores, the sort
+// keys; names are read only between equal keys. Searches are linear scans,
+// not binary searches: a scan's loads do not depend on each other, so the
+// processor fetches the lines of a node together, where a binary search
+// waits for one miss after another. A leaf is 1,272 bytes, 20 cache lines.
 //
 // The nodes hold no Go pointers: they live in pools of pages and refer to
 // each other by index (see pool), so the collector never looks inside the
@@ -34,14 +34,18 @@ const (
 // none is the index of no node: the ends of the leaf list.
 const none = ^uint32(0)
 
-// item is one member in the tree's order (see members.less).
+// item is one member in the tree's order (see members.less): key is the
+// member's sort key (members.sortKey), which orders equal scores without
+// reading names.
 type item struct {
 	score float64
+	key   uint64
 	id    uint32
 }
 
 type leaf struct {
 	scores     [leafMax]float64
+	keys       [leafMax]uint64
 	ids        [leafMax]uint32
 	n          int32
 	prev, next uint32
@@ -53,6 +57,7 @@ type leaf struct {
 // after deletions; they stay valid.
 type inner struct {
 	scores [innerMax]float64
+	keys   [innerMax]uint64
 	ids    [innerMax]uint32
 	counts [innerMax]uint32 // counts[i] is the number of items under kids[i]
 	kids   [innerMax]uint32 // leaves if the node is just above them, else inner nodes
@@ -60,7 +65,7 @@ type inner struct {
 }
 
 // A small tree keeps its items in tiny, sorted, and has no nodes: a leaf
-// is 768 bytes, and many boards (a club's week, a small race) hold a
+// is 1,272 bytes, and many boards (a club's week, a small race) hold a
 // handful of members. A tree leaves tiny when it grows past tinyMax items,
 // and goes back only when emptied or rebuilt small (see build).
 type tree struct {
@@ -87,7 +92,7 @@ func (t *tree) tinyPos(m *members, it item) int {
 	for i < len(t.tiny) && t.tiny[i].score > it.score {
 		i++
 	}
-	for i < len(t.tiny) && t.tiny[i].score == it.score && m.nameLess(t.tiny[i].id, it.id) {
+	for i < len(t.tiny) && t.tiny[i].score == it.score && m.tieLess(t.tiny[i].key, t.tiny[i].id, it.key, it.id) {
 		i++
 	}
 	return i
@@ -97,12 +102,12 @@ func (t *tree) tinyPos(m *members, it item) int {
 // for the readers that walk leaves.
 func (t *tree) tinyLeaf(l *leaf) {
 	for i, it := range t.tiny {
-		l.scores[i], l.ids[i] = it.score, it.id
+		l.scores[i], l.keys[i], l.ids[i] = it.score, it.key, it.id
 	}
 	l.n, l.prev, l.next = int32(len(t.tiny)), none, none
 }
 
-func (l *leaf) item(i int) item { return item{l.scores[i], l.ids[i]} }
+func (l *leaf) item(i int) item { return item{l.scores[i], l.keys[i], l.ids[i]} }
 
 // above returns the number of leading entries of s, which is sorted from
 // the highest, above x. It first compares x with every eighth entry, one
@@ -126,7 +131,8 @@ func above(s []float64, x float64) int {
 func (l *leaf) lowerBound(m *members, it item) int {
 	s := l.scores[:l.n]
 	i := above(s, it.score)
-	return i + firstNotBefore(m, l.ids[i:i+equalRun(s[i:], it.score)], it.id)
+	j := i + equalRun(s[i:], it.score)
+	return i + firstNotBefore(m, l.keys[i:j], l.ids[i:j], it)
 }
 
 // equalRun returns the number of leading entries of s equal to x.
@@ -138,22 +144,23 @@ func equalRun(s []float64, x float64) int {
 	return n
 }
 
-// firstNotBefore returns the index of the first of ids, members of equal
-// score in name order, whose name is not before id's. It is a binary
-// search: among equal scores every step reads a name from the arena, a
-// cache miss on a large board, and boards are full of ties (counts, whole
-// metres, seconds), so a walk through a run of them cost a miss per member.
-func firstNotBefore(m *members, ids []uint32, id uint32) int {
-	lo, hi := 0, len(ids)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if m.nameLess(ids[mid], id) {
-			lo = mid + 1
-		} else {
-			hi = mid
+// firstNotBefore returns the index of the first of the members (keys and
+// ids), of it's score and in name order, not before it. The keys are in
+// order, so that index is the number of keys below it's, counted in one
+// pass without a branch to mispredict (runs of equal scores are long on
+// real boards); names are read from the arena, a cache miss on a large
+// board, only between equal keys.
+func firstNotBefore(m *members, keys []uint64, ids []uint32, it item) int {
+	i := 0
+	for _, k := range keys {
+		if k < it.key {
+			i++
 		}
 	}
-	return lo
+	for i < len(keys) && keys[i] == it.key && m.nameLess(ids[i], it.id) {
+		i++
+	}
+	return i
 }
 
 // find returns the index of it in l, or -1. Among equal scores it compares
@@ -182,21 +189,23 @@ func (l *leaf) pos(it item) int {
 func (l *leaf) insertAt(i int, it item) {
 	n := int(l.n)
 	copy(l.scores[i+1:n+1], l.scores[i:n])
+	copy(l.keys[i+1:n+1], l.keys[i:n])
 	copy(l.ids[i+1:n+1], l.ids[i:n])
-	l.scores[i], l.ids[i] = it.score, it.id
+	l.scores[i], l.keys[i], l.ids[i] = it.score, it.key, it.id
 	l.n++
 }
 
 func (l *leaf) removeAt(i int) {
 	n := int(l.n)
 	copy(l.scores[i:n-1], l.scores[i+1:n])
+	copy(l.keys[i:n-1], l.keys[i+1:n])
 	copy(l.ids[i:n-1], l.ids[i+1:n])
 	l.n--
 }
 
-func (in *inner) key(i int) item { return item{in.scores[i], in.ids[i]} }
+func (in *inner) key(i int) item { return item{in.scores[i], in.keys[i], in.ids[i]} }
 
-func (in *inner) setKey(i int, k item) { in.scores[i], in.ids[i] = k.score, k.id }
+func (in *inner) setKey(i int, k item) { in.scores[i], in.keys[i], in.ids[i] = k.score, k.key, k.id }
 
 // route returns the child whose range holds it: the number of keys after
 // key 0 not above it.
@@ -205,8 +214,9 @@ func (in *inner) route(m *members, it item) int {
 	i := above(s, it.score)
 	// Among keys of it's score (in name order), those not above it: the
 	// ones before it by name, and it itself (a key may be it).
-	ids := in.ids[1+i : 1+i+equalRun(s[i:], it.score)]
-	k := firstNotBefore(m, ids, it.id)
+	lo, hi := 1+i, 1+i+equalRun(s[i:], it.score)
+	ids := in.ids[lo:hi]
+	k := firstNotBefore(m, in.keys[lo:hi], ids, it)
 	if k < len(ids) && ids[k] == it.id {
 		k++
 	}
@@ -225,6 +235,7 @@ func (in *inner) size() uint32 {
 func (in *inner) insertAt(i int, k item, count, kid uint32) {
 	n := int(in.n)
 	copy(in.scores[i+1:n+1], in.scores[i:n])
+	copy(in.keys[i+1:n+1], in.keys[i:n])
 	copy(in.ids[i+1:n+1], in.ids[i:n])
 	copy(in.counts[i+1:n+1], in.counts[i:n])
 	copy(in.kids[i+1:n+1], in.kids[i:n])
@@ -236,6 +247,7 @@ func (in *inner) insertAt(i int, k item, count, kid uint32) {
 func (in *inner) removeAt(i int) {
 	n := int(in.n)
 	copy(in.scores[i:n-1], in.scores[i+1:n])
+	copy(in.keys[i:n-1], in.keys[i+1:n])
 	copy(in.ids[i:n-1], in.ids[i+1:n])
 	copy(in.counts[i:n-1], in.counts[i+1:n])
 	copy(in.kids[i:n-1], in.kids[i+1:n])
@@ -294,6 +306,7 @@ func (t *tree) insertInto(m *members, ref uint32, h int, it item) (right uint32,
 		r, rl := t.newLeaf()
 		const mid = (leafMax + 1) / 2
 		copy(rl.scores[:], l.scores[mid:])
+		copy(rl.keys[:], l.keys[mid:])
 		copy(rl.ids[:], l.ids[mid:])
 		rl.n, l.n = leafMax-mid, mid
 		rl.prev, rl.next = ref, l.next
@@ -324,6 +337,7 @@ func (t *tree) insertInto(m *members, ref uint32, h int, it item) (right uint32,
 	rn := t.inners.at(r)
 	const mid = innerMax / 2
 	copy(rn.scores[:], in.scores[mid:])
+	copy(rn.keys[:], in.keys[mid:])
 	copy(rn.ids[:], in.ids[mid:])
 	copy(rn.counts[:], in.counts[mid:])
 	copy(rn.kids[:], in.kids[mid:])
@@ -451,6 +465,7 @@ func (t *tree) merge(in *inner, j, h int) {
 		left, right := t.leaves.at(lr), t.leaves.at(rr)
 		n, rn := int(left.n), int(right.n)
 		copy(left.scores[n:n+rn], right.scores[:rn])
+		copy(left.keys[n:n+rn], right.keys[:rn])
 		copy(left.ids[n:n+rn], right.ids[:rn])
 		left.n += right.n
 		left.next = right.next
@@ -463,6 +478,7 @@ func (t *tree) merge(in *inner, j, h int) {
 		right.setKey(0, in.key(j+1))
 		n, rn := int(left.n), int(right.n)
 		copy(left.scores[n:n+rn], right.scores[:rn])
+		copy(left.keys[n:n+rn], right.keys[:rn])
 		copy(left.ids[n:n+rn], right.ids[:rn])
 		copy(left.counts[n:n+rn], right.counts[:rn])
 		copy(left.kids[n:n+rn], right.kids[:rn])
@@ -471,6 +487,39 @@ func (t *tree) merge(in *inner, j, h int) {
 	}
 	in.counts[j] += in.counts[j+1]
 	in.removeAt(j + 1)
+}
+
+// rekey recomputes every sort key the tree holds, routing keys included,
+// after the members' shared prefix shortened (members.add): O(n), and a
+// board's prefix shortens at most maxCommon times between compactions.
+func (t *tree) rekey(m *members) {
+	if t.isTiny() {
+		for i := range t.tiny {
+			t.tiny[i].key = m.idKey(t.tiny[i].id)
+		}
+		return
+	}
+	t.rekeyFrom(m, t.root, t.height)
+}
+
+func (t *tree) rekeyFrom(m *members, ref uint32, h int) {
+	if h == 0 {
+		l := t.leaves.at(ref)
+		for i := range l.n {
+			l.keys[i] = m.idKey(l.ids[i])
+		}
+		return
+	}
+	in := t.inners.at(ref)
+	// Key 0 too: it does not route, but it becomes a routing key when
+	// the node is merged into its left sibling. Where it is a placeholder
+	// (rebalance), its id is 0, a name like any other.
+	for i := range in.n {
+		in.keys[i] = m.idKey(in.ids[i])
+	}
+	for _, kid := range in.kids[:in.n] {
+		t.rekeyFrom(m, kid, h-1)
+	}
 }
 
 // rank returns the 0-based position of it, which must be in the tree.
@@ -575,7 +624,7 @@ func build(items []item) tree {
 	for _, g := range gs {
 		ref, l := t.newLeaf()
 		for i, it := range items[g[0]:g[1]] {
-			l.scores[i], l.ids[i] = it.score, it.id
+			l.scores[i], l.keys[i], l.ids[i] = it.score, it.key, it.id
 		}
 		l.n = int32(g[1] - g[0])
 		l.prev = prev

@@ -36,15 +36,35 @@ func testTreeAgainstSortedSlice(t *testing.T, scores int) {
 		return 0
 	}
 	present := map[string]uint32{}
+	rekeys := 0
 	for round, target := range []int{20, 0, 9_000, 200, 6_000, 0, 3_000} {
 		for len(present) != target {
 			if len(present) < target && (rng.IntN(4) > 0 || len(present) == 0) {
+				// Past 7,000 members, names without the "m" every name
+				// had so far: the shared prefix shortens under a tree
+				// of three levels, and every key is recomputed.
+				// A third of the names have the same eight bytes after
+				// the shared prefix: equal sort keys, ordered by name.
 				name := fmt.Sprintf("m%06d", rng.IntN(1_000_000))
+				if rng.IntN(3) == 0 {
+					name = fmt.Sprintf("mlongname-%06d", rng.IntN(1_000_000))
+				}
+				if len(present) > 7_000 && rng.IntN(2) == 0 {
+					name = fmt.Sprintf("%07d", rng.IntN(1_000_000))
+				}
 				if _, ok := present[name]; ok {
 					continue
 				}
 				score := float64(rng.IntN(scores))
-				it := item{score, m.add(name, score)}
+				id, rekey := m.add(name, score)
+				if rekey {
+					tr.rekey(m)
+					for i := range ref {
+						ref[i].key = m.idKey(ref[i].id)
+					}
+					rekeys++
+				}
+				it := item{score, m.sortKey(name), id}
 				present[name] = it.id
 				tr.insert(m, it)
 				i, _ := slices.BinarySearchFunc(ref, it, cmp)
@@ -64,6 +84,9 @@ func testTreeAgainstSortedSlice(t *testing.T, scores int) {
 		}
 		check(t, m, &tr, ref)
 		t.Logf("round %d: %d items", round, len(ref))
+	}
+	if len(m.common) != 0 || rekeys < 2 {
+		t.Fatalf("shared prefix %q after %d rekeys: the names never shortened it to nothing", m.common, rekeys)
 	}
 	// The bulk builder gives the same tree contents and stays editable, a
 	// small tree included.
@@ -159,6 +182,11 @@ func checkNode(t *testing.T, m *members, tr *tree, ref uint32, h int, root bool,
 		return int(tr.leaves.at(ref).n)
 	}
 	in := tr.inners.at(ref)
+	for i := 1; i < int(in.n); i++ {
+		if in.keys[i] != m.idKey(in.ids[i]) {
+			t.Fatalf("routing key %d holds sort key %x, the member's is %x", i, in.keys[i], m.idKey(in.ids[i]))
+		}
+	}
 	total := 0
 	for i, k := range in.kids[:in.n] {
 		s := checkNode(t, m, tr, k, h-1, false, leaves)
