@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -46,7 +47,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	if !strings.Contains(url, "pool_max_conns") {
+	if !setsPoolMaxConns(url) {
 		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -58,6 +59,22 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("connect to postgres %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	return &DB{pool: pool}, nil
+}
+
+// setsPoolMaxConns reports whether the connection string, a URL or
+// keyword=value pairs, sizes the pool itself: pgxpool's config cannot tell
+// a pool_max_conns it was given from its own default.
+func setsPoolMaxConns(conn string) bool {
+	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+		u, err := neturl.Parse(conn)
+		return err == nil && u.Query().Has("pool_max_conns")
+	}
+	for _, field := range strings.Fields(conn) {
+		if key, _, _ := strings.Cut(field, "="); strings.TrimSpace(key) == "pool_max_conns" {
+			return true
+		}
+	}
+	return false
 }
 
 // Close closes the pool.
