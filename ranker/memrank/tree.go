@@ -51,9 +51,9 @@ type leaf struct {
 	prev, next uint32
 }
 
-// inner is an inner node. Key i (scores[i], ids[i]) is a lower bound of
-// every item under kids[i] and above every item under kids[i-1]; key 0 is
-// not used for routing. Bounds may go stale (below the child's first item)
+// inner is an inner node. Key i (scores[i], keys[i], ids[i]) is a lower
+// bound of every item under kids[i] and above every item under kids[i-1];
+// key 0 is not used for routing. Bounds may go stale (below the child's first item)
 // after deletions; they stay valid.
 type inner struct {
 	scores [innerMax]float64
@@ -491,7 +491,10 @@ func (t *tree) merge(in *inner, j, h int) {
 
 // rekey recomputes every sort key the tree holds, routing keys included,
 // after the members' shared prefix shortened (members.add): O(n), and a
-// board's prefix shortens at most maxCommon times between compactions.
+// board's prefix shortens at most maxCommon times between compactions. It
+// reads every name, so on a board of a million it holds the write lock for
+// the order of 100 ms; boards of time-ordered ids shorten their prefix
+// rarely, since it is short once their members span a few days.
 func (t *tree) rekey(m *members) {
 	if t.isTiny() {
 		for i := range t.tiny {
