@@ -25,7 +25,8 @@
 //
 // The scripts touch several keys, so on Redis Cluster all of one call's
 // boards and its event hash would need one hash slot; this adapter is meant
-// for a single Redis (or a replicated one behind Sentinel).
+// for a single Redis server, reached by a redis:// or rediss:// URL (Open
+// does not speak to Sentinel or Cluster).
 package redis
 
 import (
