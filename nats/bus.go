@@ -243,7 +243,7 @@ func declareStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger
 		if err == nil || try == tries || !storeSetupFailed(err) {
 			return s, err
 		}
-		wait := time.Duration(try) * 200 * time.Millisecond
+		wait := retryDelay(try)
 		log.Warn("nats-server could not set up the stream's files; trying again",
 			"stream", cfg.Name, "try", try, "retry_in", wait, "err", err)
 		sleep(ctx, wait)
