@@ -170,14 +170,15 @@ func TestCompaction(t *testing.T) {
 	}
 }
 
-// BenchmarkRanker runs rankertest.Bench on a board of a million members.
+// BenchmarkRanker runs rankertest.Bench on a board of a million members,
+// its activity writes on 16 boards of a million members each.
 // The dedupe window is a second, not days, so that the benchmark's millions
 // of event ids are swept as it goes instead of filling the memory; the
 // recording and sweeping costs are still paid on every Incr.
 func BenchmarkRanker(b *testing.B) {
 	r := New(Options{DedupeWindow: time.Second})
 	defer r.Close()
-	rankertest.Bench(b, r, 1_000_000, 1)
+	rankertest.Bench(b, r, 1_000_000, 1_000_000, 1)
 }
 
 // BenchmarkTiedBoard writes and ranks on a board of a million members with

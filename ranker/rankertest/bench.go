@@ -18,7 +18,13 @@ import (
 //   - Incr: one Incr of one board per call, with a fresh event id (the
 //     idempotency record is part of the cost);
 //   - IncrActivity: one Incr of the 16 boards one activity touches
-//     (4 metrics x week, month, year, all), one call; updates/s reported;
+//     (4 metrics x week, month, year, all), one call; updates/s reported.
+//     The 16 boards are filled with activityMembers members each before
+//     any sub-benchmark runs, then written activityMembers/4 times so
+//     that their members' names are scattered as live writes leave them;
+//     the activity writes pick among those members, so the boards keep
+//     their size whatever the benchmark time (boards that grew from empty
+//     during the run would be small, and fast, at short bench times);
 //   - SetActivity: the same 16 boards by one Set of absolute scores, which
 //     is what the standings projector writes per activity;
 //   - Set100: one Set of 100 absolute scores, one call; updates/s reported;
@@ -35,7 +41,7 @@ import (
 // round trips). Every sub-benchmark reports ops/s and cpu-ns/op, the
 // process's CPU time per operation, which a loaded machine inflates far
 // less than wall time.
-func Bench(b *testing.B, r ranker.Ranker, n, parallelism int) {
+func Bench(b *testing.B, r ranker.Ranker, n, activityMembers, parallelism int) {
 	ctx := context.Background()
 	const board = "distance:all:all:all:global"
 	members := Populate(b, r, board, n)
@@ -43,6 +49,24 @@ func Bench(b *testing.B, r ranker.Ranker, n, parallelism int) {
 	for _, metric := range []string{"distance", "duration", "elevation", "activities"} {
 		for _, period := range []string{"week:2026-W47", "month:2026-11", "year:2026", "all:all"} {
 			activityBoards = append(activityBoards, metric+":all:"+period+":global")
+		}
+	}
+	activityMembers = min(activityMembers, n)
+	for _, bd := range activityBoards {
+		fill(b, r, bd, members[:activityMembers])
+	}
+	activityUpdates := func(rng *rand.Rand, ups *[16]ranker.Update) {
+		m := members[rng.IntN(activityMembers)]
+		for i, bd := range activityBoards {
+			ups[i] = ranker.Update{Board: bd, Member: m, Score: float64(rng.IntN(10_000))}
+		}
+	}
+	scatter := rand.New(rand.NewPCG(7, 8))
+	for range activityMembers / 4 {
+		var ups [16]ranker.Update
+		activityUpdates(scatter, &ups)
+		if err := r.Set(ctx, ups[:]...); err != nil {
+			b.Fatalf("scatter the activity boards: %v", err)
 		}
 	}
 	var events atomic.Int64
@@ -53,20 +77,14 @@ func Bench(b *testing.B, r ranker.Ranker, n, parallelism int) {
 			return 1, err
 		},
 		"IncrActivity": func(rng *rand.Rand) (int, error) {
-			m := members[rng.IntN(n)]
 			var ups [16]ranker.Update
-			for i, bd := range activityBoards {
-				ups[i] = ranker.Update{Board: bd, Member: m, Score: float64(rng.IntN(10_000))}
-			}
+			activityUpdates(rng, &ups)
 			_, err := r.Incr(ctx, eventID(), ups[:]...)
 			return len(ups), err
 		},
 		"SetActivity": func(rng *rand.Rand) (int, error) {
-			m := members[rng.IntN(n)]
 			var ups [16]ranker.Update
-			for i, bd := range activityBoards {
-				ups[i] = ranker.Update{Board: bd, Member: m, Score: float64(rng.IntN(10_000))}
-			}
+			activityUpdates(rng, &ups)
 			return len(ups), r.Set(ctx, ups[:]...)
 		},
 		"Set100": func(rng *rand.Rand) (int, error) {
@@ -171,6 +189,22 @@ func report(b *testing.B, name string, updates int, cpu time.Duration) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	if name == "IncrActivity" || name == "SetActivity" || name == "Set100" {
 		b.ReportMetric(float64(updates)/s, "updates/s")
+	}
+}
+
+// fill replaces board with members, at random integer scores below 10,000:
+// an activity board's sums tie often.
+func fill(b testing.TB, r ranker.Ranker, board string, members []string) {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	entries := make([]ranker.Entry, len(members))
+	for i, m := range members {
+		entries[i] = ranker.Entry{Member: m, Score: float64(rng.IntN(10_000))}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := r.Replace(ctx, board, entries, time.Time{}); err != nil {
+		b.Fatalf("fill %s with %d members: %v", board, len(members), err)
 	}
 }
 
