@@ -23,6 +23,7 @@
 package leaderboard
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -437,7 +438,7 @@ func sortedGroups(m map[groupKey]*totals) []groupKey {
 		out = append(out, k)
 	}
 	slices.SortFunc(out, func(a, b groupKey) int {
-		return strings.Compare(a.sport+"|"+string(a.tier)+"|"+string(a.env), b.sport+"|"+string(b.tier)+"|"+string(b.env))
+		return cmp.Or(strings.Compare(a.sport, b.sport), strings.Compare(string(a.tier), string(b.tier)), strings.Compare(string(a.env), string(b.env)))
 	})
 	return out
 }

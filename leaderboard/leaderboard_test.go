@@ -46,6 +46,12 @@ func TestPeriodOf(t *testing.T) {
 	if !AllTime.ExpireAt().IsZero() {
 		t.Error("all-time boards must not expire")
 	}
+	// A key that is not of its kind's form has no bounds and no expiry.
+	for _, p := range []Period{{Week, "2026-47"}, {Week, "2026-Wxx"}, {Month, "2026"}, {Month, "2026-1a"}, {Year, "26y"}, {Year, ""}} {
+		if first, last := p.Bounds(); first != "" || last != "" || !p.ExpireAt().IsZero() {
+			t.Errorf("%s %q: bounds [%s, %s], expiry %v; want none", p.Kind, p.Key, first, last, p.ExpireAt())
+		}
+	}
 }
 
 func find(t *testing.T, ups []Update, name string) Update {
