@@ -21,6 +21,10 @@ const (
 	qActivityFacts = factsColumns + `
 		WHERE a.user_id = $1 AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
 		ORDER BY a.start_time, a.id`
+	// qFactsOfUsers is qActivityFacts for several users, one after another.
+	qFactsOfUsers = factsColumns + `
+		WHERE a.user_id = ANY($1) AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
+		ORDER BY a.user_id, a.start_time, a.id`
 	// qFactsOfActivity is qActivityFacts for one activity: itself, or its legs.
 	qFactsOfActivity = factsColumns + `
 		WHERE a.user_id = $1 AND (a.id = $2 OR a.parent_id = $2) AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
@@ -36,6 +40,15 @@ func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.Activi
 		return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
 	}
 	return out, nil
+}
+
+// ActivityFactsOfUsers implements store.Standings.
+func (db *DB) ActivityFactsOfUsers(ctx context.Context, userIDs []string) (map[string][]stride.ActivityFacts, error) {
+	facts, err := collectFacts(db.pool.Query(ctx, qFactsOfUsers, userIDs))
+	if err != nil {
+		return nil, fmt.Errorf("list activity facts of %d users: %w", len(userIDs), err)
+	}
+	return store.FactsByUser(facts), nil
 }
 
 // VersionedFacts implements store.Standings.

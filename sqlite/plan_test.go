@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,11 @@ func TestActivityFactsPlan(t *testing.T) {
 	all := queryPlan(t, qActivityFacts, "u1")
 	if !strings.Contains(all, "SEARCH a USING COVERING INDEX activities_facts") || strings.Contains(all, "TEMP B-TREE") {
 		t.Fatalf("the facts query is not answered from its index in order:\n%s", all)
+	}
+	// The rebuild's read of a page of athletes: the same index, user by user.
+	several := queryPlan(t, qFactsOfUsers, `["u1","u2"]`)
+	if !strings.Contains(several, "SEARCH a USING COVERING INDEX activities_facts (user_id=?)") || strings.Contains(several, "TEMP B-TREE") {
+		t.Fatalf("the facts query of several users is not answered from its index in order:\n%s", several)
 	}
 }
 
@@ -93,4 +99,41 @@ func BenchmarkActivityFacts(b *testing.B) {
 			b.Fatalf("%d facts, %v", len(facts), err)
 		}
 	}
+}
+
+// BenchmarkRebuildReads reads the facts of a page of 200 athletes with one
+// activity each, as a leaderboard rebuild does for every page of
+// athletes: one read per athlete, or one read for the page.
+func BenchmarkRebuildReads(b *testing.B) {
+	ctx := context.Background()
+	db := openGroupDB(b, GroupCommitOptions{})
+	ids := make([]string, 200)
+	for i := range ids {
+		ids[i] = createUser(b, db, fmt.Sprintf("athlete%d@example.com", i)).ID
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO activities (id, user_id, upload_id, sport, visibility, start_time,
+			end_time, elapsed_s, timer_s, moving_s, distance_m, ascent_m, descent_m, avg_speed_mps, max_speed_mps, calories,
+			polyline, details, created_at, updated_at, local_date, efforts)
+		SELECT 'a' || id, id, 'up', 'running', 'public', 86400000000, 86400000000 + 3600000000, 3600, 3600, 3500, 10000, 50,
+			50, 3, 4, 500, '', '{}', 0, 0, '1970-01-02', '{"best_5k":1200}' FROM users`); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("PerAthlete", func(b *testing.B) {
+		for b.Loop() {
+			for _, id := range ids {
+				if facts, err := db.ActivityFacts(ctx, id); err != nil || len(facts) != 1 {
+					b.Fatalf("%d facts, %v", len(facts), err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ids)), "ns/athlete")
+	})
+	b.Run("PerPage", func(b *testing.B) {
+		for b.Loop() {
+			if facts, err := db.ActivityFactsOfUsers(ctx, ids); err != nil || len(facts) != len(ids) {
+				b.Fatalf("facts of %d athletes, %v", len(facts), err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ids)), "ns/athlete")
+	})
 }

@@ -24,6 +24,12 @@ const qActivityFacts = factsSelect + `
 	WHERE a.user_id = ? AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
 	ORDER BY a.start_time, a.id`
 
+// qFactsOfUsers is qActivityFacts for the users of a JSON array, read from
+// the same index, one user after another.
+const qFactsOfUsers = factsSelect + `
+	WHERE a.user_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS (SELECT 1 FROM activities c WHERE c.parent_id = a.id)
+	ORDER BY a.user_id, a.start_time, a.id`
+
 // qFactsOfActivity is qActivityFacts for one activity: itself, or its legs.
 // The unary + keeps SQLite off the user_id index, which would walk the
 // athlete's history; the activity's id and its legs' parent_id are lookups.
@@ -46,6 +52,23 @@ func (db *DB) ActivityFacts(ctx context.Context, userID string) ([]stride.Activi
 		return nil, fmt.Errorf("list activity facts of %s: %w", userID, err)
 	}
 	return out, nil
+}
+
+// ActivityFactsOfUsers implements store.Standings.
+func (db *DB) ActivityFactsOfUsers(ctx context.Context, userIDs []string) (map[string][]stride.ActivityFacts, error) {
+	ids, err := json.Marshal(userIDs)
+	if err != nil {
+		return nil, fmt.Errorf("list activity facts of %d users: %w", len(userIDs), err)
+	}
+	rows, err := db.query(ctx, qFactsOfUsers, string(ids))
+	if err != nil {
+		return nil, fmt.Errorf("list activity facts of %d users: %w", len(userIDs), err)
+	}
+	facts, err := scanFacts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list activity facts of %d users: %w", len(userIDs), err)
+	}
+	return store.FactsByUser(facts), nil
 }
 
 // VersionedFacts implements store.Standings.

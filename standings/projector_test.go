@@ -54,6 +54,19 @@ func (m *memStore) ActivityFacts(_ context.Context, userID string) ([]stride.Act
 	return slices.Clone(m.facts[userID]), nil
 }
 
+func (m *memStore) ActivityFactsOfUsers(_ context.Context, userIDs []string) (map[string][]stride.ActivityFacts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]stride.ActivityFacts{}
+	for _, id := range userIDs {
+		if facts := m.facts[id]; len(facts) > 0 {
+			m.factsRead += len(facts)
+			out[id] = slices.Clone(facts)
+		}
+	}
+	return out, nil
+}
+
 func (m *memStore) VersionedFacts(_ context.Context, userID string) (store.FactsVersion, []stride.ActivityFacts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -3,6 +3,8 @@ package standings
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/stridehq/stride"
@@ -35,35 +37,85 @@ type RebuildStats struct {
 func (p *Projector) RebuildLeaderboards(ctx context.Context, users UserLister) (RebuildStats, error) {
 	var stats RebuildStats
 	now := p.now()
-	boards := map[string][]ranker.Entry{}
-	expiry := map[string]time.Time{}
+	boards := map[string]*rebuiltBoard{}
 	err := p.eachAthlete(ctx, users, func(userID string, facts []stride.ActivityFacts) error {
 		stats.Users++
 		for _, s := range leaderboard.Rebuild(facts) {
-			exp := s.Board.ExpireAt()
-			if !exp.IsZero() && !exp.After(now) {
-				continue
-			}
 			name := s.Board.Name()
-			boards[name] = append(boards[name], ranker.Entry{Member: userID, Score: s.Score})
-			expiry[name] = exp
+			b := boards[name]
+			if b == nil {
+				// Once per board, not per entry: the expiry is the same
+				// for every entry of the board.
+				b = &rebuiltBoard{name: name, expireAt: s.Board.ExpireAt()}
+				b.gone = !b.expireAt.IsZero() && !b.expireAt.After(now)
+				boards[name] = b
+			}
+			if !b.gone {
+				b.entries = append(b.entries, ranker.Entry{Member: userID, Score: s.Score})
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return stats, err
 	}
-	for name, entries := range boards {
-		if err := p.ranker.Replace(ctx, name, entries, expiry[name]); err != nil {
-			return stats, fmt.Errorf("replace board %s: %w", name, err)
+	var live []*rebuiltBoard
+	for _, b := range boards {
+		if !b.gone {
+			live = append(live, b)
+			stats.Boards++
+			stats.Entries += len(b.entries)
 		}
-		stats.Boards++
-		stats.Entries += len(entries)
+	}
+	if err := p.replaceBoards(ctx, live); err != nil {
+		return stats, err
 	}
 	if p.OnBoardsChanged != nil {
 		p.OnBoardsChanged(ChangedBoards{All: true})
 	}
 	return stats, nil
+}
+
+// rebuiltBoard is a board as a rebuild collects it; gone marks a board of a
+// period past its retention, which is not written.
+type rebuiltBoard struct {
+	name     string
+	expireAt time.Time
+	gone     bool
+	entries  []ranker.Entry
+}
+
+// replaceBoards writes the boards, as many at a time as the process has
+// cores: the in-memory ranker builds a board (a sort and a tree) before it
+// takes its lock, so boards build side by side. Each board's entries are
+// dropped once written, which lowers the rebuild's peak memory.
+func (p *Projector) replaceBoards(ctx context.Context, boards []*rebuiltBoard) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	work := make(chan *rebuiltBoard)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(boards)) {
+		wg.Go(func() {
+			for b := range work {
+				if err := p.ranker.Replace(ctx, b.name, b.entries, b.expireAt); err != nil {
+					cancel(fmt.Errorf("replace board %s: %w", b.name, err))
+				}
+				b.entries = nil
+			}
+		})
+	}
+	for _, b := range boards {
+		select {
+		case work <- b:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // RebuildStandings recomputes every athlete's achievements and records
@@ -81,7 +133,9 @@ func (p *Projector) RebuildStandings(ctx context.Context, users UserLister) (int
 	return n, err
 }
 
-// eachAthlete calls fn with every athlete's activity facts.
+// eachAthlete calls fn with every athlete's activity facts, read a page of
+// athletes at a time: one read per athlete made the rebuild of a million
+// athletes a million round trips.
 func (p *Projector) eachAthlete(ctx context.Context, users UserLister, fn func(userID string, facts []stride.ActivityFacts) error) error {
 	page := stride.Page{Limit: stride.MaxPageLimit}
 	for {
@@ -89,12 +143,16 @@ func (p *Projector) eachAthlete(ctx context.Context, users UserLister, fn func(u
 		if err != nil {
 			return fmt.Errorf("list users: %w", err)
 		}
-		for _, u := range list {
-			facts, err := p.store.ActivityFacts(ctx, u.ID)
-			if err != nil {
-				return fmt.Errorf("load activity facts of %s: %w", u.ID, err)
-			}
-			if err := fn(u.ID, facts); err != nil {
+		ids := make([]string, len(list))
+		for i, u := range list {
+			ids[i] = u.ID
+		}
+		facts, err := p.store.ActivityFactsOfUsers(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("load activity facts: %w", err)
+		}
+		for _, id := range ids {
+			if err := fn(id, facts[id]); err != nil {
 				return err
 			}
 		}

@@ -22,6 +22,10 @@ type Standings interface {
 	// stride.ActivityFacts), oldest start first, ties by activity id. A leg
 	// has its parent's visibility.
 	ActivityFacts(ctx context.Context, userID string) ([]stride.ActivityFacts, error)
+	// ActivityFactsOfUsers is ActivityFacts for several users in one read,
+	// keyed by user id; a user with no facts, or unknown, has no key. It
+	// is for rebuilds, which would otherwise make a round trip per athlete.
+	ActivityFactsOfUsers(ctx context.Context, userIDs []string) (map[string][]stride.ActivityFacts, error)
 	// VersionedFacts is ActivityFacts with the user's facts version, both
 	// read in one snapshot.
 	VersionedFacts(ctx context.Context, userID string) (FactsVersion, []stride.ActivityFacts, error)
@@ -41,4 +45,14 @@ type Standings interface {
 	// no longer exists it writes nothing and returns nil (the account was
 	// deleted while the projection worked).
 	SaveStandings(ctx context.Context, userID string, achievements []stride.Achievement, records []stride.Record, events []OutboxEvent) error
+}
+
+// FactsByUser groups facts by user, keeping their order within each user:
+// the adapters' ActivityFactsOfUsers.
+func FactsByUser(facts []stride.ActivityFacts) map[string][]stride.ActivityFacts {
+	out := make(map[string][]stride.ActivityFacts)
+	for _, f := range facts {
+		out[f.UserID] = append(out[f.UserID], f)
+	}
+	return out
 }

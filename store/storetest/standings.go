@@ -144,6 +144,34 @@ func testActivityFacts(t *testing.T, s store.Store) {
 	if facts, err := s.ActivityFacts(ctx, "nobody"); err != nil || len(facts) != 0 {
 		t.Fatalf("facts of an unknown user = %+v, %v", facts, err)
 	}
+
+	// Several users in one read: each user's facts as ActivityFacts gives
+	// them, and no key for a user without any.
+	idle := newUser(t, s, "facts-idle@example.com", base)
+	byUser, err := s.ActivityFactsOfUsers(ctx, []string{other.ID, "nobody", u.ID, idle.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byUser) != 2 {
+		t.Fatalf("facts of %d users, want 2 (the idle and the unknown have none): %v", len(byUser), byUser)
+	}
+	for _, id := range []string{u.ID, other.ID} {
+		one, err := s.ActivityFacts(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(byUser[id]) != len(one) {
+			t.Fatalf("user %s: %d facts read together, %d alone", id, len(byUser[id]), len(one))
+		}
+		for i := range one {
+			if diff := factsDiff(one[i], byUser[id][i]); diff != "" {
+				t.Errorf("user %s, fact %d: %s", id, i, diff)
+			}
+		}
+	}
+	if none, err := s.ActivityFactsOfUsers(ctx, nil); err != nil || len(none) != 0 {
+		t.Fatalf("facts of no users = %v, %v", none, err)
+	}
 }
 
 // Every transaction that adds, edits or deletes an activity raises the
