@@ -241,13 +241,16 @@ func (b *board) compact() {
 }
 
 // newBoard builds a board of entries, in O(n log n) for the sort and O(n)
-// for the rest.
-func newBoard(entries []ranker.Entry) *board {
+// for the rest, or reports a member listed twice.
+func newBoard(entries []ranker.Entry) (*board, error) {
 	sorted := slices.Clone(entries)
 	slices.SortFunc(sorted, ranker.Compare)
 	b := &board{m: newMembers(len(sorted))}
 	items := make([]item, len(sorted))
 	for i, e := range sorted {
+		if _, _, dup := b.m.find(e.Member); dup {
+			return nil, ranker.DuplicateEntry(secondOf(entries, e.Member), e.Member)
+		}
 		id, _ := b.m.add(e.Member, e.Score)
 		items[i] = item{score: e.Score, id: id}
 	}
@@ -256,7 +259,14 @@ func newBoard(entries []ranker.Entry) *board {
 		items[i].key = b.m.sortKey(e.Member)
 	}
 	b.tree = build(items)
-	return b
+	return b, nil
+}
+
+// secondOf returns the index of the second entry naming member.
+func secondOf(entries []ranker.Entry, member string) int {
+	named := func(e ranker.Entry) bool { return e.Member == member }
+	first := slices.IndexFunc(entries, named)
+	return first + 1 + slices.IndexFunc(entries[first+1:], named)
 }
 
 // Set implements ranker.Ranker.
@@ -353,10 +363,13 @@ func (r *Ranker) Remove(ctx context.Context, name string, members ...string) err
 // Replace implements ranker.Ranker. The new board is built before the lock
 // is taken, so readers wait only for the swap.
 func (r *Ranker) Replace(ctx context.Context, name string, entries []ranker.Entry, expireAt time.Time) error {
-	if err := ranker.ValidateEntries(name, entries); err != nil {
+	if err := ranker.ValidateEntryValues(name, entries); err != nil {
 		return errorf("replace", err)
 	}
-	nb := newBoard(entries)
+	nb, err := newBoard(entries)
+	if err != nil {
+		return errorf("replace", err)
+	}
 	now, err := r.lockWrite(ctx, "replace")
 	if err != nil {
 		return err

@@ -2,9 +2,11 @@ package memrank
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +43,27 @@ func (c *clock) Advance(d time.Duration) {
 
 // TestExpiryFreesMemory lets boards and dedupe records expire with the
 // clock, and checks that they are dropped, not merely hidden.
+// The board is built before anything checks for a member listed twice: the
+// build finds it, names the second entry as the shared check does, and the
+// old board stays.
+func TestReplaceFindsRepeatsWhileBuilding(t *testing.T) {
+	ctx := context.Background()
+	r := New(Options{})
+	defer r.Close()
+	if err := r.Replace(ctx, "b", []ranker.Entry{{Member: "old", Score: 1}}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	entries := []ranker.Entry{{Member: "a", Score: 3}, {Member: "b", Score: 2}, {Member: "c", Score: 1}, {Member: "a", Score: 9}}
+	err := r.Replace(ctx, "b", entries, time.Time{})
+	want := ranker.ValidateEntries("b", entries)
+	if !errors.Is(err, ranker.ErrInvalid) || want == nil || !strings.HasSuffix(err.Error(), want.Error()) {
+		t.Fatalf("replace with a repeat: %v, want the shared check's %v", err, want)
+	}
+	if got, _ := r.Top(ctx, "b", 0, 10); len(got) != 1 || got[0].Member != "old" {
+		t.Fatalf("the board after a refused replace: %+v", got)
+	}
+}
+
 func TestExpiryFreesMemory(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{now: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}
