@@ -37,18 +37,17 @@ type RebuildStats struct {
 func (p *Projector) RebuildLeaderboards(ctx context.Context, users UserLister) (RebuildStats, error) {
 	var stats RebuildStats
 	now := p.now()
-	boards := map[string]*rebuiltBoard{}
+	boards := map[leaderboard.Board]*rebuiltBoard{}
 	err := p.eachAthlete(ctx, users, func(userID string, facts []stride.ActivityFacts) error {
 		stats.Users++
 		for _, s := range leaderboard.Rebuild(facts) {
-			name := s.Board.Name()
-			b := boards[name]
+			b := boards[s.Board]
 			if b == nil {
-				// Once per board, not per entry: the expiry is the same
-				// for every entry of the board.
-				b = &rebuiltBoard{name: name, expireAt: s.Board.ExpireAt()}
+				// Once per board, not per entry: the name and the expiry
+				// are the same for every entry of the board.
+				b = &rebuiltBoard{name: s.Board.Name(), expireAt: s.Board.ExpireAt()}
 				b.gone = !b.expireAt.IsZero() && !b.expireAt.After(now)
-				boards[name] = b
+				boards[s.Board] = b
 			}
 			if !b.gone {
 				b.entries = append(b.entries, ranker.Entry{Member: userID, Score: s.Score})
