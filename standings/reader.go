@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/stridehq/stride"
@@ -47,6 +48,9 @@ type Reader struct {
 	// replay) is seen only after the TTL. Zero (the default) disables the
 	// cache. Set it before the Reader serves.
 	BoardCacheTTL time.Duration
+	// filling is set while the boards are being filled (BoardsFilling).
+	filling atomic.Bool
+
 	// BoardCacheSize bounds the number of pages cached (each board,
 	// offset and limit is one page); DefaultBoardCacheSize if 0. When it is
 	// full, expired pages and then arbitrary ones make room.
@@ -59,6 +63,23 @@ func NewReader(s ReadStore, r ranker.Ranker, now func() time.Time) *Reader {
 	// holds still for the periods must not keep names forever.
 	return &Reader{store: s, ranker: r, now: now, names: newNameCache(NameTTL, MaxCachedNames, time.Now),
 		boards: newBoardCache(time.Now)}
+}
+
+// BoardsFilling marks the boards as being filled: the in-memory ranker is
+// rebuilt from the store at every start, which takes about a minute at a
+// million athletes. Until BoardsFilled, leaderboard reads fail with
+// EUNAVAILABLE and a Retry-After rather than show boards that are empty or
+// half written.
+func (r *Reader) BoardsFilling() { r.filling.Store(true) }
+
+// BoardsFilled ends BoardsFilling.
+func (r *Reader) BoardsFilled() { r.filling.Store(false) }
+
+// errBoardsFilling is what a leaderboard read answers while the boards
+// are being filled.
+func errBoardsFilling() error {
+	return &stride.Error{Code: stride.EUNAVAILABLE, Message: "The leaderboards are being rebuilt after a restart; try again shortly.",
+		RetryAfter: 10}
 }
 
 // Scopes of a leaderboard read.
@@ -132,6 +153,9 @@ func (r *Reader) Leaderboard(ctx context.Context, viewer *stride.User, q BoardQu
 	b, err := r.resolve(viewer, q)
 	if err != nil {
 		return nil, err
+	}
+	if r.filling.Load() {
+		return nil, errBoardsFilling()
 	}
 	offset, err := decodeOffset(q.Page.Cursor)
 	if err != nil {
@@ -264,6 +288,9 @@ func (r *Reader) Resolve(ctx context.Context, viewerID string, q BoardQuery) (le
 // Top reads the first limit entries of a global board with names: the
 // state a realtime push sends to every watcher of the board.
 func (r *Reader) Top(ctx context.Context, b leaderboard.Board, limit int) (*BoardPage, error) {
+	if r.filling.Load() {
+		return nil, errBoardsFilling()
+	}
 	w, err := r.ranker.Window(ctx, b.Name(), "", 0, limit, false)
 	if err != nil {
 		return nil, fmt.Errorf("read board %s: %w", b.Name(), err)

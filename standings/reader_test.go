@@ -2,6 +2,7 @@ package standings
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -153,6 +154,48 @@ func TestLeaderboardOneRankerReadAndCachedNames(t *testing.T) {
 	}
 	if qs := st.takeQueries(); len(qs) != 0 {
 		t.Errorf("top queried names %v; want all cached", qs)
+	}
+}
+
+// While the boards are being filled, a leaderboard read and a realtime
+// push's read answer "unavailable, retry" instead of an empty or partial
+// board, and read nothing; once filled, both read.
+func TestBoardsFilling(t *testing.T) {
+	ctx := context.Background()
+	rk := memrank.New(memrank.Options{})
+	defer rk.Close()
+	st := &readStore{memStore: newMemStore(), t: t, names: map[string]string{"u1": "Ann"}}
+	r := NewReader(st, rk, func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) })
+	q := BoardQuery{Metric: leaderboard.Distance, Period: leaderboard.All, Scope: ScopeGlobal, Page: stride.Page{Limit: 10}}
+	board, err := r.resolve(&stride.User{}, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rk.Set(ctx, ranker.Update{Board: board.Name(), Member: "u1", Score: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	viewer := &stride.User{ID: "u1", Name: "Ann"}
+
+	r.BoardsFilling()
+	_, err = r.Leaderboard(ctx, viewer, q)
+	var serr *stride.Error
+	if !errors.As(err, &serr) || serr.Code != stride.EUNAVAILABLE || serr.RetryAfter <= 0 {
+		t.Fatalf("leaderboard while filling: %v, want unavailable with a retry-after", err)
+	}
+	if _, err := r.Top(ctx, board, 10); stride.ErrorCode(err) != stride.EUNAVAILABLE {
+		t.Fatalf("top while filling: %v", err)
+	}
+	if n := len(st.queries); n != 0 {
+		t.Fatalf("%d name reads while filling", n)
+	}
+
+	r.BoardsFilled()
+	page, err := r.Leaderboard(ctx, viewer, q)
+	if err != nil || len(page.Entries) != 1 || page.Entries[0].UserID != "u1" {
+		t.Fatalf("leaderboard once filled: %+v, %v", page, err)
+	}
+	if top, err := r.Top(ctx, board, 10); err != nil || len(top.Entries) != 1 {
+		t.Fatalf("top once filled: %+v, %v", top, err)
 	}
 }
 

@@ -422,19 +422,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 				log.Error("worker stopped consuming", "err", err)
 			}
 		})
+		if rs.inMemory() {
+			reader.BoardsFilling()
+		}
 		wg.Go(func() {
 			if rs.inMemory() {
 				// The in-memory boards start empty: fill them from the
 				// database before handling events, which the bus keeps
 				// meanwhile, so that no event is overwritten by the rebuild.
+				// Leaderboard reads answer 503 until then; after a failure
+				// they keep doing so, rather than show partial boards.
 				start := time.Now()
 				stats, err := projector.RebuildLeaderboards(bgCtx, db)
 				if err != nil {
 					if bgCtx.Err() == nil {
-						log.Error("rebuild leaderboards", "err", err)
+						log.Error("rebuild leaderboards; leaderboards stay unavailable until a restart", "err", err)
 					}
 					return
 				}
+				reader.BoardsFilled()
 				log.Info("leaderboards rebuilt", "boards", stats.Boards, "entries", stats.Entries, "athletes", stats.Users,
 					"duration", time.Since(start).Round(time.Millisecond).String())
 			}
