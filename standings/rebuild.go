@@ -37,27 +37,37 @@ type RebuildStats struct {
 func (p *Projector) RebuildLeaderboards(ctx context.Context, users UserLister) (RebuildStats, error) {
 	var stats RebuildStats
 	now := p.now()
-	boards := map[leaderboard.Board]*rebuiltBoard{}
-	err := p.eachAthlete(ctx, users, func(userID string, facts []stride.ActivityFacts) error {
-		stats.Users++
-		for _, s := range leaderboard.Rebuild(facts) {
-			b := boards[s.Board]
-			if b == nil {
-				// Once per board, not per entry: the name and the expiry
-				// are the same for every entry of the board.
-				b = &rebuiltBoard{name: s.Board.Name(), expireAt: s.Board.ExpireAt()}
-				b.gone = !b.expireAt.IsZero() && !b.expireAt.After(now)
-				boards[s.Board] = b
+	// The athletes are scored on every core, each scorer collecting its
+	// own boards (no lock, no shared map); the parts are joined at the end.
+	pages := make(chan athletePage)
+	parts := make([]map[leaderboard.Board]*rebuiltBoard, runtime.GOMAXPROCS(0))
+	var scorers sync.WaitGroup
+	for w := range parts {
+		part := map[leaderboard.Board]*rebuiltBoard{}
+		parts[w] = part
+		scorers.Go(func() {
+			for page := range pages {
+				for _, id := range page.ids {
+					addScores(part, id, page.facts[id], now)
+				}
 			}
-			if !b.gone {
-				b.entries = append(b.entries, ranker.Entry{Member: userID, Score: s.Score})
-			}
+		})
+	}
+	err := p.eachPage(ctx, users, func(page athletePage) error {
+		stats.Users += len(page.ids)
+		select {
+		case pages <- page:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		return nil
 	})
+	close(pages)
+	scorers.Wait()
 	if err != nil {
 		return stats, err
 	}
+	boards := joinParts(parts)
 	var live []*rebuiltBoard
 	for _, b := range boards {
 		if !b.gone {
@@ -73,6 +83,40 @@ func (p *Projector) RebuildLeaderboards(ctx context.Context, users UserLister) (
 		p.OnBoardsChanged(ChangedBoards{All: true})
 	}
 	return stats, nil
+}
+
+// addScores adds one athlete's scores to the boards collected so far.
+func addScores(boards map[leaderboard.Board]*rebuiltBoard, userID string, facts []stride.ActivityFacts, now time.Time) {
+	for _, s := range leaderboard.Rebuild(facts) {
+		b := boards[s.Board]
+		if b == nil {
+			// Once per board, not per entry: the name and the expiry are
+			// the same for every entry of the board.
+			b = &rebuiltBoard{name: s.Board.Name(), expireAt: s.Board.ExpireAt()}
+			b.gone = !b.expireAt.IsZero() && !b.expireAt.After(now)
+			boards[s.Board] = b
+		}
+		if !b.gone {
+			b.entries = append(b.entries, ranker.Entry{Member: userID, Score: s.Score})
+		}
+	}
+}
+
+// joinParts merges the scorers' boards: an athlete was scored by one
+// scorer only, so a board's parts hold different members.
+func joinParts(parts []map[leaderboard.Board]*rebuiltBoard) map[leaderboard.Board]*rebuiltBoard {
+	boards := parts[0]
+	for _, part := range parts[1:] {
+		for key, b := range part {
+			if into := boards[key]; into != nil {
+				into.entries = append(into.entries, b.entries...)
+			} else {
+				boards[key] = b
+			}
+			delete(part, key)
+		}
+	}
+	return boards
 }
 
 // rebuiltBoard is a board as a rebuild collects it; gone marks a board of a
@@ -132,32 +176,48 @@ func (p *Projector) RebuildStandings(ctx context.Context, users UserLister) (int
 	return n, err
 }
 
-// eachAthlete calls fn with every athlete's activity facts, read a page of
-// athletes at a time: one read per athlete made the rebuild of a million
-// athletes a million round trips.
+// athletePage is the activity facts of a page of athletes, by id; an
+// athlete without any has no key.
+type athletePage struct {
+	ids   []string
+	facts map[string][]stride.ActivityFacts
+}
+
+// eachAthlete calls fn with every athlete's activity facts.
 func (p *Projector) eachAthlete(ctx context.Context, users UserLister, fn func(userID string, facts []stride.ActivityFacts) error) error {
-	page := stride.Page{Limit: stride.MaxPageLimit}
+	return p.eachPage(ctx, users, func(page athletePage) error {
+		for _, id := range page.ids {
+			if err := fn(id, page.facts[id]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// eachPage calls fn with every page of athletes and their facts, read in
+// one query per page: one read per athlete made the rebuild of a million
+// athletes a million round trips.
+func (p *Projector) eachPage(ctx context.Context, users UserLister, fn func(athletePage) error) error {
+	cursor := stride.Page{Limit: stride.MaxPageLimit}
 	for {
-		list, next, err := users.ListUsers(ctx, page)
+		list, next, err := users.ListUsers(ctx, cursor)
 		if err != nil {
 			return fmt.Errorf("list users: %w", err)
 		}
-		ids := make([]string, len(list))
+		page := athletePage{ids: make([]string, len(list))}
 		for i, u := range list {
-			ids[i] = u.ID
+			page.ids[i] = u.ID
 		}
-		facts, err := p.store.ActivityFactsOfUsers(ctx, ids)
-		if err != nil {
+		if page.facts, err = p.store.ActivityFactsOfUsers(ctx, page.ids); err != nil {
 			return fmt.Errorf("load activity facts: %w", err)
 		}
-		for _, id := range ids {
-			if err := fn(id, facts[id]); err != nil {
-				return err
-			}
+		if err := fn(page); err != nil {
+			return err
 		}
 		if next == "" {
 			return nil
 		}
-		page.Cursor = next
+		cursor.Cursor = next
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,23 @@ func (s *replaceSpy) Replace(ctx context.Context, name string, entries []ranker.
 	return s.Ranker.Replace(ctx, name, entries, expireAt)
 }
 
+// pagedUsers lists the store's users seven at a time, so that a rebuild's
+// pages go to different scorers whose boards must be joined.
+type pagedUsers struct{ st *memStore }
+
+func (p pagedUsers) ListUsers(ctx context.Context, page stride.Page) ([]stride.User, string, error) {
+	all, _, err := p.st.ListUsers(ctx, stride.Page{})
+	if err != nil {
+		return nil, "", err
+	}
+	from, _ := strconv.Atoi(page.Cursor)
+	to := min(from+7, len(all))
+	if to == len(all) {
+		return all[from:to], "", nil
+	}
+	return all[from:to], strconv.Itoa(to), nil
+}
+
 // A rebuild writes every board of every athlete, skips the boards of
 // periods past their retention, and reports a board the ranker refused
 // (the others being written side by side must not hide it or hang).
@@ -58,7 +76,7 @@ func TestRebuildLeaderboards(t *testing.T) {
 
 	mem := memrank.New(memrank.Options{Now: clock})
 	spy := &replaceSpy{Ranker: mem}
-	stats, err := NewProjector(st, spy, &crashingBus{}, log, clock, "test").RebuildLeaderboards(ctx, st)
+	stats, err := NewProjector(st, spy, &crashingBus{}, log, clock, "test").RebuildLeaderboards(ctx, pagedUsers{st})
 	if err != nil {
 		t.Fatal(err)
 	}
