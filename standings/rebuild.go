@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/stridehq/stride"
 	"github.com/stridehq/stride/achievement"
 	"github.com/stridehq/stride/leaderboard"
@@ -133,32 +135,21 @@ type rebuiltBoard struct {
 // takes its lock, so boards build side by side. Each board's entries are
 // dropped once written, which lowers the rebuild's peak memory.
 func (p *Projector) replaceBoards(ctx context.Context, boards []*rebuiltBoard) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	work := make(chan *rebuiltBoard)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(boards)) {
-		wg.Go(func() {
-			for b := range work {
-				if err := p.ranker.Replace(ctx, b.name, b.entries, b.expireAt); err != nil {
-					cancel(fmt.Errorf("replace board %s: %w", b.name, err))
-				}
-				b.entries = nil
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, b := range boards {
+		g.Go(func() error {
+			defer func() { b.entries = nil }()
+			if err := ctx.Err(); err != nil {
+				return err // another board failed: build no more
 			}
+			if err := p.ranker.Replace(ctx, b.name, b.entries, b.expireAt); err != nil {
+				return fmt.Errorf("replace board %s: %w", b.name, err)
+			}
+			return nil
 		})
 	}
-	for _, b := range boards {
-		select {
-		case work <- b:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(work)
-	wg.Wait()
-	return context.Cause(ctx)
+	return g.Wait()
 }
 
 // RebuildStandings recomputes every athlete's achievements and records
