@@ -32,6 +32,8 @@ type Reader struct {
 	now    func() time.Time
 	names  *nameCache
 	boards *boardCache
+	// filling is set while the boards are being filled (BoardsFilling).
+	filling atomic.Bool
 
 	// BoardCacheTTL, when positive, enables the board cache: a page of a
 	// global-scope board read without around=me (the top 100, say) is
@@ -48,9 +50,6 @@ type Reader struct {
 	// replay) is seen only after the TTL. Zero (the default) disables the
 	// cache. Set it before the Reader serves.
 	BoardCacheTTL time.Duration
-	// filling is set while the boards are being filled (BoardsFilling).
-	filling atomic.Bool
-
 	// BoardCacheSize bounds the number of pages cached (each board,
 	// offset and limit is one page); DefaultBoardCacheSize if 0. When it is
 	// full, expired pages and then arbitrary ones make room.
